@@ -22,4 +22,6 @@ export {
   GuestRef,
   parseContract,
 } from './contracts.ts';
+export { hashPassword, verifyPassword } from './passwords.ts';
+export { Shutdown, type Resource } from './lifecycle.ts';
 export { QueueName, alertChannel, taskChannel, jobId } from './queues.ts';

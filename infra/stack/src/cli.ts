@@ -1,0 +1,45 @@
+// The stack runner behind the README's commands (started by scripts/bootstrap.mjs under Node 24):
+//   start       embedded PostgreSQL + Redis + migrations + PVE simulator + the three services
+//   test        lint, typecheck, then every test (vitest starts its own Postgres/Redis)
+//   bench NAME  benchmarks (bench/src/main.ts)
+//   lint        lint + typecheck only
+import { spawn } from 'node:child_process';
+import { repoRoot } from './paths.ts';
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: repoRoot, env, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function lint(): Promise<number> {
+  const prettier = await run('pnpm', ['exec', 'prettier', '--check', '--log-level', 'warn', '.']);
+  if (prettier !== 0) return prettier;
+  return await run('pnpm', ['exec', 'turbo', 'run', 'lint', 'typecheck', '--output-logs=errors-only', '--concurrency=2']);
+}
+
+async function main(): Promise<number> {
+  const [command, ...args] = process.argv.slice(2);
+  switch (command) {
+    case 'lint':
+      return await lint();
+    case 'test': {
+      const lintCode = await lint();
+      if (lintCode !== 0) return lintCode;
+      return await run('pnpm', ['exec', 'vitest', 'run', ...args]);
+    }
+    case 'bench':
+      return await run(process.execPath, ['--import', 'tsx', 'bench/src/main.ts', ...args]);
+    case 'start': {
+      const { startStack } = await import('./stack.ts');
+      return await startStack(args);
+    }
+    default:
+      process.stderr.write(`unknown command '${command}' (start | test | bench | lint)\n`);
+      return 2;
+  }
+}
+
+process.exit(await main());

@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+/** `tenantgate acl …` — placeholder until its issue lands; registers nothing yet. */
+export function register(program: Command): void {
+  void program;
+}
