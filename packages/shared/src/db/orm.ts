@@ -1,10 +1,12 @@
-import { MikroORM, type PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
 import { allEntities } from './entities.ts';
 import { migrationsList } from './migrations/index.ts';
 
-export type Orm = MikroORM<PostgreSqlDriver>;
+export type Orm = MikroORM;
+/** A forked, request- or job-scoped EntityManager. */
+export type Em = EntityManager;
 
 export interface OrmOptions {
   databaseUrl: string;
@@ -16,11 +18,11 @@ export interface OrmOptions {
 
 /** Builds the one MikroORM instance of a process. Callers fork its EntityManager per request/job. */
 export async function createOrm(options: OrmOptions): Promise<Orm> {
-  return await MikroORM.init({
+  return new MikroORM({
     clientUrl: options.databaseUrl,
     entities: allEntities,
     extensions: [Migrator],
-    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false },
+    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     pool: { min: 0, max: options.poolMax ?? 10 },
     debug: options.debug ?? false,
     allowGlobalContext: false,
