@@ -14,14 +14,27 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { arguments: false, attributes: false } },
+      ],
       '@typescript-eslint/await-thenable': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@tenantgate/*/src/*', '@tenantgate/*/src'], message: 'Import the package entry point, not its internals.' }] },
+        {
+          patterns: [
+            {
+              group: ['@tenantgate/*/src/*', '@tenantgate/*/src'],
+              message: 'Import the package entry point, not its internals.',
+            },
+          ],
+        },
       ],
       'no-restricted-properties': [
         'error',
@@ -31,7 +44,15 @@ export default tseslint.config(
   },
   {
     // Config modules, test setup, tooling entry points and tests may read the environment.
-    files: ['**/config.ts', '**/env.ts', '**/*.test.ts', '**/vitest-global-setup.ts', 'infra/stack/src/cli.ts', 'test/**', 'bench/**'],
+    files: [
+      '**/config.ts',
+      '**/env.ts',
+      '**/*.test.ts',
+      '**/vitest-global-setup.ts',
+      'infra/stack/src/cli.ts',
+      'test/**',
+      'bench/**',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -41,7 +41,15 @@ function ensureNode() {
     spawnSync(nodeBin, ['--version'], { encoding: 'utf8' }).stdout?.trim() === `v${NODE_VERSION}`;
   if (!ok) {
     log(`system Node ${process.version} is older than 24; fetching ${pkg}@${NODE_VERSION} from the npm registry`);
-    run('npm', ['i', '--no-save', '--no-audit', '--no-fund', '--prefix', join(TOOLS, 'node'), `${pkg}@${NODE_VERSION}`]);
+    run('npm', [
+      'i',
+      '--no-save',
+      '--no-audit',
+      '--no-fund',
+      '--prefix',
+      join(TOOLS, 'node'),
+      `${pkg}@${NODE_VERSION}`,
+    ]);
   }
   return binDir;
 }
@@ -50,11 +58,12 @@ function ensurePnpm(env) {
   const binDir = join(TOOLS, 'pnpm', 'node_modules', '.bin');
   const pnpmBin = join(binDir, 'pnpm');
   const ok =
-    existsSync(pnpmBin) &&
-    spawnSync(pnpmBin, ['--version'], { encoding: 'utf8', env }).stdout?.trim() === PNPM_VERSION;
+    existsSync(pnpmBin) && spawnSync(pnpmBin, ['--version'], { encoding: 'utf8', env }).stdout?.trim() === PNPM_VERSION;
   if (!ok) {
     log(`installing pnpm@${PNPM_VERSION} into .tools/pnpm`);
-    run('npm', ['i', '--no-save', '--no-audit', '--no-fund', '--prefix', join(TOOLS, 'pnpm'), `pnpm@${PNPM_VERSION}`], { env });
+    run('npm', ['i', '--no-save', '--no-audit', '--no-fund', '--prefix', join(TOOLS, 'pnpm'), `pnpm@${PNPM_VERSION}`], {
+      env,
+    });
   }
   return binDir;
 }
@@ -62,7 +71,9 @@ function ensurePnpm(env) {
 function ensureRedis(env) {
   if (process.env.REDIS_URL || hasCommand('redis-server', env)) return;
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new Error('redis-server is not installed and this is not root: install it (apt-get install redis-server) or set REDIS_URL');
+    throw new Error(
+      'redis-server is not installed and this is not root: install it (apt-get install redis-server) or set REDIS_URL',
+    );
   }
   log("redis-server not found; installing Debian's redis-server package");
   // Keep apt from starting a system-wide Redis on :6379; the stack starts its own on loopback.
@@ -88,11 +99,15 @@ function main() {
   run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline', '--reporter=append-only'], { cwd: ROOT, env });
   ensureRedis(env);
 
-  const child = spawn(join(nodeBinDir, 'node'), ['--import', 'tsx', join(ROOT, 'infra', 'stack', 'src', 'cli.ts'), command, ...rest], {
-    cwd: ROOT,
-    env,
-    stdio: 'inherit',
-  });
+  const child = spawn(
+    join(nodeBinDir, 'node'),
+    ['--import', 'tsx', join(ROOT, 'infra', 'stack', 'src', 'cli.ts'), command, ...rest],
+    {
+      cwd: ROOT,
+      env,
+      stdio: 'inherit',
+    },
+  );
   // The terminal delivers Ctrl-C to the whole process group; the runner does the ordered shutdown.
   // Forward signals that arrive only here (kill PID) and wait for the runner to finish.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {

@@ -3,7 +3,14 @@
 // real child processes — the same code path as `npm start`.
 import { startSimulator, type Simulator } from '@tenantgate/pve-sim';
 import { createTestDatabase, testRedisUrl, uniquePrefix, type TestDatabase } from '@tenantgate/testing';
-import { freePort, generateSecrets, seedDemo, startServices, type DemoSeed, type ServiceProcess } from '@tenantgate/stack';
+import {
+  freePort,
+  generateSecrets,
+  seedDemo,
+  startServices,
+  type DemoSeed,
+  type ServiceProcess,
+} from '@tenantgate/stack';
 
 export interface E2eStack {
   sim: Simulator;
@@ -26,7 +33,12 @@ export async function startE2eStack(label: string, options: { pollIntervalMs?: n
   const secrets = generateSecrets();
   const seed = await seedDemo({
     databaseUrl: db.url,
-    clusters: sim.clusters.map((c) => ({ name: c.name, url: c.url, fingerprint: c.fingerprint, syncToken: c.syncToken })),
+    clusters: sim.clusters.map((c) => ({
+      name: c.name,
+      url: c.url,
+      fingerprint: c.fingerprint,
+      syncToken: c.syncToken,
+    })),
     credentialsKey: Buffer.from(secrets.credentialsKey, 'base64'),
     passwords: {},
     pollIntervalMs: options.pollIntervalMs ?? 1000,
@@ -69,7 +81,11 @@ export async function startE2eStack(label: string, options: { pollIntervalMs?: n
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails with the last reason. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -17,7 +17,15 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 async function lint(): Promise<number> {
   const prettier = await run('pnpm', ['exec', 'prettier', '--check', '--log-level', 'warn', '.']);
   if (prettier !== 0) return prettier;
-  return await run('pnpm', ['exec', 'turbo', 'run', 'lint', 'typecheck', '--output-logs=errors-only', '--concurrency=2']);
+  return await run('pnpm', [
+    'exec',
+    'turbo',
+    'run',
+    'lint',
+    'typecheck',
+    '--output-logs=errors-only',
+    '--concurrency=2',
+  ]);
 }
 
 async function main(): Promise<number> {

@@ -23,15 +23,23 @@ export class LocalRedis {
     this.#port = this.options.port ?? (await freePort());
     await mkdir(this.options.dataDir, { recursive: true });
     const args = [
-      '--port', String(this.#port),
-      '--bind', '127.0.0.1',
-      '--dir', this.options.dataDir,
-      '--save', '',
-      '--appendonly', this.options.persistent ? 'yes' : 'no',
+      '--port',
+      String(this.#port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.options.dataDir,
+      '--save',
+      '',
+      '--appendonly',
+      this.options.persistent ? 'yes' : 'no',
       // BullMQ requires that Redis never evicts its keys.
-      '--maxmemory-policy', 'noeviction',
-      '--daemonize', 'no',
-      '--loglevel', 'warning',
+      '--maxmemory-policy',
+      'noeviction',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
     ];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;

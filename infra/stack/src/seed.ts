@@ -76,7 +76,10 @@ export async function seedDemo(options: SeedOptions): Promise<DemoSeed> {
         );
         id = inserted.rows[0]!.id;
       } else if (!options.passwords[username]) {
-        await client.query('UPDATE portal_user SET password_hash = $2 WHERE id = $1', [id, await hashPassword(password)]);
+        await client.query('UPDATE portal_user SET password_hash = $2 WHERE id = $1', [
+          id,
+          await hashPassword(password),
+        ]);
       }
       if (tenant) {
         await client.query(
@@ -102,7 +105,14 @@ export async function seedDemo(options: SeedOptions): Promise<DemoSeed> {
          ON CONFLICT (name) DO UPDATE SET base_url = EXCLUDED.base_url, fingerprint = EXCLUDED.fingerprint,
            token_id = EXCLUDED.token_id, secret_enc = EXCLUDED.secret_enc, updated_at = now()
          RETURNING id`,
-        [c.name, c.url, c.fingerprint, c.syncToken.tokenId, encryptSecret(options.credentialsKey, c.syncToken.secret), options.pollIntervalMs ?? 5000],
+        [
+          c.name,
+          c.url,
+          c.fingerprint,
+          c.syncToken.tokenId,
+          encryptSecret(options.credentialsKey, c.syncToken.secret),
+          options.pollIntervalMs ?? 5000,
+        ],
       );
       const connectionId = rows[0]!.id;
       connections.push({ id: connectionId, name: c.name });

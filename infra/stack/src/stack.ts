@@ -45,14 +45,19 @@ export function serviceEnv(o: ServicesOptions): Record<string, string> {
 }
 
 /** Starts the three services; resolves when the gateway answers /readyz. */
-export async function startServices(o: ServicesOptions, names: ServiceName[] = ['pve-sync', 'auditor', 'gateway']): Promise<ServiceProcess[]> {
+export async function startServices(
+  o: ServicesOptions,
+  names: ServiceName[] = ['pve-sync', 'auditor', 'gateway'],
+): Promise<ServiceProcess[]> {
   const env = serviceEnv(o);
   const procs = names.map((name) => new ServiceProcess({ name, env, ...(o.onLine ? { onLine: o.onLine } : {}) }));
   for (const p of procs) p.start();
   if (names.includes('gateway')) {
-    const gatewayExit = procs.find((p) => p.label === 'gateway')!.exited.then((code) => {
-      throw new Error(`gateway exited with code ${code} before it was ready`);
-    });
+    const gatewayExit = procs
+      .find((p) => p.label === 'gateway')!
+      .exited.then((code) => {
+        throw new Error(`gateway exited with code ${code} before it was ready`);
+      });
     await Promise.race([waitForHttp(`http://${o.gatewayHost}:${o.gatewayPort}/readyz`, 90_000), gatewayExit]);
   }
   return procs;
@@ -103,7 +108,11 @@ export async function startStack(_args: string[]): Promise<number> {
     let databaseUrl = env.DATABASE_URL;
     if (!databaseUrl) {
       say('starting embedded PostgreSQL (.data/pg)…');
-      const pgServer = new LocalPostgres({ dataDir: join(dataDir, 'pg'), persistent: true, port: Number(env.PG_PORT ?? 0) || undefined });
+      const pgServer = new LocalPostgres({
+        dataDir: join(dataDir, 'pg'),
+        persistent: true,
+        port: Number(env.PG_PORT ?? 0) || undefined,
+      });
       const adminUrl = await pgServer.start();
       stops.push({ name: 'postgres', stop: () => pgServer.stop() });
       databaseUrl = await ensureDatabase(adminUrl, 'tenantgate');
@@ -124,7 +133,12 @@ export async function startStack(_args: string[]): Promise<number> {
 
     const seed: DemoSeed = await seedDemo({
       databaseUrl,
-      clusters: sim.clusters.map((c) => ({ name: c.name, url: c.url, fingerprint: c.fingerprint, syncToken: c.syncToken })),
+      clusters: sim.clusters.map((c) => ({
+        name: c.name,
+        url: c.url,
+        fingerprint: c.fingerprint,
+        syncToken: c.syncToken,
+      })),
       credentialsKey: Buffer.from(secrets.credentialsKey, 'base64'),
       passwords: secrets.demoPasswords,
     });
@@ -185,7 +199,9 @@ export async function startStack(_args: string[]): Promise<number> {
     say(`tenantgate is running. GraphQL: ${gatewayUrl}`);
     say('Demo logins (demo only, loopback only; also in .data/stack.json):');
     for (const l of seed.logins) {
-      say(`  ${l.role.padEnd(18)} ${l.username.padEnd(16)} ${l.password}${l.tenant ? `  tenant ${l.tenant.slug} (X-Tenant-Id: ${l.tenant.id})` : ''}`);
+      say(
+        `  ${l.role.padEnd(18)} ${l.username.padEnd(16)} ${l.password}${l.tenant ? `  tenant ${l.tenant.slug} (X-Tenant-Id: ${l.tenant.id})` : ''}`,
+      );
     }
     say('');
     say('Try it:');

@@ -13,13 +13,19 @@ let nodeBin = process.execPath;
 if (major < 24) {
   const local = join(root, '.tools', 'node', 'node_modules', '.bin', 'node');
   if (!existsSync(local)) {
-    process.stderr.write('tenantgate needs Node >= 24: run `npm test` or `npm start` once to install it into .tools/\n');
+    process.stderr.write(
+      'tenantgate needs Node >= 24: run `npm test` or `npm start` once to install it into .tools/\n',
+    );
     process.exit(1);
   }
   nodeBin = local;
 }
-const child = spawn(nodeBin, ['--import', import.meta.resolve('tsx'), join(here, '..', 'src', 'main.ts'), ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
+const child = spawn(
+  nodeBin,
+  ['--import', import.meta.resolve('tsx'), join(here, '..', 'src', 'main.ts'), ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+  },
+);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -5,7 +5,16 @@ import { AppError } from './errors/app-error.ts';
 
 export const Outcome = z.enum(['success', 'failure', 'unknown']);
 export const Detection = z.enum(['reported', 'diff', 'correlated']);
-export const EventSource = z.enum(['pve.task', 'pve.inventory', 'pve.cluster-log', 'pve.journal', 'pve.access', 'portal', 'sync', 'audit']);
+export const EventSource = z.enum([
+  'pve.task',
+  'pve.inventory',
+  'pve.cluster-log',
+  'pve.journal',
+  'pve.access',
+  'portal',
+  'sync',
+  'audit',
+]);
 export const ActorType = z.enum(['pve-user', 'pve-token', 'portal-user', 'portal-token', 'system', 'unknown']);
 
 export const Actor = z.object({

@@ -8,7 +8,10 @@ export function createLogger(service: string, level: LevelWithSilent = 'info'): 
     name: service,
     level,
     base: { service },
-    redact: { paths: ['*.password', '*.secret', '*.token', 'password', 'secret', 'token', 'authorization', '*.authorization'], censor: '[redacted]' },
+    redact: {
+      paths: ['*.password', '*.secret', '*.token', 'password', 'secret', 'token', 'authorization', '*.authorization'],
+      censor: '[redacted]',
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
   });
 }

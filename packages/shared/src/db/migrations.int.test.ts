@@ -14,7 +14,16 @@ describe('migrations', async () => {
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
       );
       expect(rows.map((r) => r.table_name)).toEqual(
-        expect.arrayContaining(['tenant', 'guest', 'pve_task', 'audit_inbox', 'audit_record', 'alert', 'alert_event', 'mikro_orm_migrations']),
+        expect.arrayContaining([
+          'tenant',
+          'guest',
+          'pve_task',
+          'audit_inbox',
+          'audit_record',
+          'alert',
+          'alert_event',
+          'mikro_orm_migrations',
+        ]),
       );
     } finally {
       await client.end();
