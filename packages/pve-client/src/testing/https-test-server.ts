@@ -28,12 +28,6 @@ const SAN = {
     { type: 7 as const, ip: '127.0.0.1' },
   ],
 };
-  name: 'subjectAltName',
-  altNames: [
-    { type: 2, value: 'localhost' },
-    { type: 7, ip: '127.0.0.1' },
-  ],
-} as const;
 
 export async function selfSignedCert(cn = 'pve-test'): Promise<TestCert> {
   const pems = await generate([{ name: 'commonName', value: cn }], {
