@@ -423,15 +423,18 @@ export class PveClient {
     let reloggedIn = false;
     for (let attempt = 1; ; attempt++) {
       if (this.closing) throw new PveUnreachableError(context, 'closed', 'the client is closed');
+      let usedTicket: Ticket | undefined;
       try {
-        const headers = call.authenticate === false ? {} : await this.authHeaders(call.method);
+        let headers: Record<string, string> = {};
+        if (call.authenticate !== false) ({ headers, ticket: usedTicket } = await this.authHeaders(call.method));
         return await this.limit(() => this.send(call, context, headers));
       } catch (err) {
         // A 401 with a ticket: the ticket expired or was revoked. The request was refused before any handler ran,
-        // so a fresh login and one more try is safe even for POST.
-        if (err instanceof PveAuthError && this.auth.kind === 'ticket' && call.authenticate !== false && !reloggedIn) {
+        // so a fresh login and one more try is safe even for POST. Only the refused ticket is dropped, so
+        // concurrent 401s lead to one new login.
+        if (err instanceof PveAuthError && usedTicket && !reloggedIn) {
           reloggedIn = true;
-          this.ticket = undefined;
+          if (this.ticket === usedTicket) this.ticket = undefined;
           this.logger?.warn({ endpoint }, 'PVE refused the ticket; logging in again');
           attempt--;
           continue;
@@ -569,12 +572,13 @@ export class PveClient {
 
   // ---- authentication --------------------------------------------------------------------------
 
-  private async authHeaders(method: 'GET' | 'POST'): Promise<Record<string, string>> {
-    if (this.auth.kind === 'token') return { authorization: `PVEAPIToken=${this.auth.tokenId}=${this.auth.secret}` };
+  private async authHeaders(method: 'GET' | 'POST'): Promise<{ headers: Record<string, string>; ticket?: Ticket }> {
+    if (this.auth.kind === 'token')
+      return { headers: { authorization: `PVEAPIToken=${this.auth.tokenId}=${this.auth.secret}` } };
     const ticket = await this.currentTicket();
     const headers: Record<string, string> = { cookie: `PVEAuthCookie=${encodeURIComponent(ticket.ticket)}` };
     if (method !== 'GET') headers.csrfpreventiontoken = ticket.csrf;
-    return headers;
+    return { headers, ticket };
   }
 
   private async currentTicket(): Promise<Ticket> {
