@@ -1,0 +1,29 @@
+import { PveClient } from '@tenantgate/pve-client';
+import type { Logger } from '@tenantgate/shared';
+import type { OpenConnection } from './connections.ts';
+import type { PveApi } from './pve-api.ts';
+
+/** A client for one poll of one connection; closed when the poll ends. */
+export type PveSession = PveApi & { close(): Promise<void> };
+export type PveClientFactory = (connection: OpenConnection) => PveSession;
+
+export interface ClientSettings {
+  timeoutMs: number;
+  retries: number;
+  concurrency: number;
+  logger?: Logger;
+}
+
+export function pveClientFactory(settings: ClientSettings): PveClientFactory {
+  return (c) =>
+    new PveClient({
+      connectionName: c.name,
+      baseUrl: c.baseUrl,
+      auth: { kind: 'token', tokenId: c.tokenId, secret: c.secret },
+      ...(c.fingerprint ? { fingerprint: c.fingerprint } : {}),
+      timeoutMs: settings.timeoutMs,
+      retries: settings.retries,
+      concurrency: settings.concurrency,
+      ...(settings.logger ? { logger: settings.logger } : {}),
+    });
+}

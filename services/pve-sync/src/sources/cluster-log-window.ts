@@ -1,0 +1,76 @@
+// Which /cluster/log entries are new since the last poll, and whether entries were lost in between.
+// The log is a ring buffer (~128 KiB) without a since/cursor parameter; each node numbers its own
+// entries with a uid that increments by one per entry and restarts when pmxcfs restarts
+// (formats.md §4). The cursor keeps, per node, the newest (uid, time) seen.
+import type { ClusterLogEntry } from '../pve-api.ts';
+
+export interface NodeMark {
+  uid: number;
+  time: number;
+}
+
+export interface ClusterLogGap {
+  node: string;
+  /** Last uid seen before the gap, and the first one seen after it. */
+  afterUid: number;
+  nextUid: number;
+  missing: number;
+  /** Time of the first entry after the gap. */
+  time: number;
+}
+
+export interface ClusterLogWindow {
+  /** New entries, oldest first. */
+  fresh: ClusterLogEntry[];
+  gaps: ClusterLogGap[];
+  /** Nodes whose uid counter restarted (pmxcfs restart): losses there cannot be counted. */
+  restarted: string[];
+  marks: Record<string, NodeMark>;
+}
+
+export function clusterLogWindow(newestFirst: ClusterLogEntry[], marks: Record<string, NodeMark>): ClusterLogWindow {
+  const byNode = new Map<string, ClusterLogEntry[]>();
+  for (const e of newestFirst) {
+    const list = byNode.get(e.node);
+    if (list) list.push(e);
+    else byNode.set(e.node, [e]);
+  }
+  const fresh: ClusterLogEntry[] = [];
+  const gaps: ClusterLogGap[] = [];
+  const restarted: string[] = [];
+  const next: Record<string, NodeMark> = { ...marks };
+  for (const [node, entries] of byNode) {
+    // Oldest first by (time, uid).
+    entries.sort((a, b) => a.time - b.time || a.uid - b.uid);
+    const mark = marks[node];
+    const isNew = (e: ClusterLogEntry): boolean => !mark || e.uid > mark.uid || e.time > mark.time;
+    const news = entries.filter(isNew);
+    if (news.length === 0) continue;
+    const first = news[0] as ClusterLogEntry;
+    if (mark) {
+      if (first.uid <= mark.uid) restarted.push(node);
+      else if (first.uid > mark.uid + 1) {
+        gaps.push({
+          node,
+          afterUid: mark.uid,
+          nextUid: first.uid,
+          missing: first.uid - mark.uid - 1,
+          time: first.time,
+        });
+      }
+    }
+    // Holes between new entries: the ring dropped entries in between (it only drops the oldest, so
+    // this also means loss).
+    for (let i = 1; i < news.length; i++) {
+      const a = news[i - 1] as ClusterLogEntry;
+      const b = news[i] as ClusterLogEntry;
+      if (b.uid > a.uid + 1)
+        gaps.push({ node, afterUid: a.uid, nextUid: b.uid, missing: b.uid - a.uid - 1, time: b.time });
+    }
+    fresh.push(...news);
+    const last = news[news.length - 1] as ClusterLogEntry;
+    next[node] = { uid: last.uid, time: last.time };
+  }
+  fresh.sort((a, b) => a.time - b.time || a.node.localeCompare(b.node) || a.uid - b.uid);
+  return { fresh, gaps, restarted, marks: next };
+}
