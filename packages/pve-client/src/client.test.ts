@@ -169,16 +169,17 @@ describe('timeouts, retries and concurrency', () => {
     expect((err as PveUnreachableError).reason).toBe('timeout');
   });
 
-  it('retries a GET after connection resets and 503s, with backoff, until it succeeds', async () => {
+  it('retries a GET after a connection reset, a 503 and a 596, with backoff, until it succeeds', async () => {
     let n = 0;
     server.handler = (req, res) => {
       n++;
       if (n === 1) return void req.socket.destroy();
       if (n === 2) return json(res, 503, { data: null, message: 'service unavailable\n' });
+      if (n === 3) return json(res, 596, { data: null, message: 'Connection timed out\n' }); // pveproxy: node unreachable
       json(res, 200, VERSION);
     };
-    await expect(client({ retries: 2 }).version()).resolves.toMatchObject({ version: '9.1.1' });
-    expect(server.requests).toHaveLength(3);
+    await expect(client({ retries: 3 }).version()).resolves.toMatchObject({ version: '9.1.1' });
+    expect(server.requests).toHaveLength(4);
   });
 
   it('gives up after the configured number of retries', async () => {

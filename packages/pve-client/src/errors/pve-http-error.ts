@@ -23,6 +23,7 @@ export class PveHttpError extends PveError {
     this.status = status;
     this.pveMessage = pveMessage;
     this.paramErrors = paramErrors;
-    this.retryable = status === 502 || status === 503 || status === 504;
+    // 596: pveproxy could not reach the node it proxies to.
+    this.retryable = status === 502 || status === 503 || status === 504 || status === 596;
   }
 }
