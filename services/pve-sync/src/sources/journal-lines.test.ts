@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { cursorFields, normaliseIp, parseAuthLine } from './journal-lines.ts';
+
+const observed = new Date('2025-11-23T15:00:00Z');
+
+describe('journal auth lines (formats.md §3)', () => {
+  it('parses a pvedaemon login failure with rhost and user', () => {
+    const a = parseAuthLine(
+      'Nov 23 14:21:25 pve1 pvedaemon[2115]: authentication failure; rhost=::ffff:203.0.113.7 user=bob@pve msg=invalid credentials',
+      observed,
+    );
+    expect(a).toEqual({
+      kind: 'login_failed',
+      at: new Date('2025-11-23T14:21:25Z'),
+      node: 'pve1',
+      ident: 'pvedaemon',
+      pid: 2115,
+      rhost: '::ffff:203.0.113.7',
+      user: 'bob@pve',
+      reason: 'invalid credentials',
+    });
+    expect(normaliseIp('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(normaliseIp('2001:db8::15')).toBe('2001:db8::15');
+  });
+
+  it('parses rejected tokens, successes, and ignores other lines', () => {
+    expect(
+      parseAuthLine('Nov 23 14:25:40 pve1 pveproxy[3321]: authentication failure: invalid token value!', observed),
+    ).toMatchObject({
+      kind: 'request_rejected',
+      reason: 'invalid token value!',
+    });
+    expect(
+      parseAuthLine("Nov 23 14:20:01 pve1 pvedaemon[2114]: <root@pam> successful auth for user 'alice@pve'", observed),
+    ).toMatchObject({
+      kind: 'login_succeeded',
+      user: 'alice@pve',
+    });
+    expect(parseAuthLine('Nov 23 14:20:01 pve1 systemd[1]: Started foo.service.', observed)).toBeNull();
+    expect(parseAuthLine('-- Reboot --', observed)).toBeNull();
+  });
+
+  it('puts a December line read in January into the previous year', () => {
+    const a = parseAuthLine(
+      'Dec 31 23:59:59 pve1 pveproxy[1]: authentication failure: x',
+      new Date('2026-01-01T00:00:10Z'),
+    );
+    expect(a?.at.toISOString()).toBe('2025-12-31T23:59:59.000Z');
+  });
+
+  it('reads the sequence number of a journal cursor', () => {
+    expect(cursorFields('s=abc;i=1f;b=x;m=0;t=5;x=9')).toEqual({ seqnumId: 'abc', seq: 31 });
+  });
+});
