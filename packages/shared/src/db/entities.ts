@@ -150,6 +150,52 @@ export const PveTaskSchema = defineEntity({
 });
 export type PveTask = InferEntity<typeof PveTaskSchema>;
 
+/** pve-sync's cursor and health per (connection, source); `source = 'connection'` is the whole connection. */
+export const SyncCursorSchema = defineEntity({
+  name: 'SyncCursor',
+  tableName: 'sync_cursor',
+  primaryKeys: ['connectionId', 'source'],
+  properties: {
+    connectionId: p.uuid().primary(),
+    source: p.text().primary(),
+    cursor: p.json<Record<string, unknown>>(),
+    lastAttemptAt: p.datetime().nullable(),
+    lastSuccessAt: p.datetime().nullable(),
+    lastError: p.text().nullable(),
+    lastErrorCode: p.text().nullable(),
+    consecutiveFailures: p.integer().default(0),
+  },
+});
+export type SyncCursor = InferEntity<typeof SyncCursorSchema>;
+
+export const PveNodeSchema = defineEntity({
+  name: 'PveNode',
+  tableName: 'pve_node',
+  primaryKeys: ['connectionId', 'node'],
+  properties: {
+    connectionId: p.uuid().primary(),
+    node: p.text().primary(),
+    status: p.text(),
+    raw: p.json<Record<string, unknown>>(),
+    lastSeenAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type PveNode = InferEntity<typeof PveNodeSchema>;
+
+export const PveAccessSnapshotSchema = defineEntity({
+  name: 'PveAccessSnapshot',
+  tableName: 'pve_access_snapshot',
+  primaryKeys: ['connectionId', 'kind'],
+  properties: {
+    connectionId: p.uuid().primary(),
+    kind: p.text().primary(),
+    digest: p.text(),
+    data: p.json<Record<string, unknown>>(),
+    takenAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type PveAccessSnapshot = InferEntity<typeof PveAccessSnapshotSchema>;
+
 export const AssignmentSchema = defineEntity({
   name: 'Assignment',
   tableName: 'assignment',
@@ -262,6 +308,9 @@ export const allEntities = [
   PveConnectionSchema,
   GuestSchema,
   PveTaskSchema,
+  SyncCursorSchema,
+  PveNodeSchema,
+  PveAccessSnapshotSchema,
   AssignmentSchema,
   AuditRecordSchema,
   AlertRuleSchema,
