@@ -1,0 +1,43 @@
+// Self-signed certificate per simulated cluster, like pve-ssl.pem on a fresh node.
+import { X509Certificate } from 'node:crypto';
+import { generate } from 'selfsigned';
+
+export interface TlsMaterial {
+  key: string;
+  cert: string;
+  /** SHA-256 fingerprint as PVE shows it: upper-case hex pairs joined by ':'. */
+  fingerprint: string;
+}
+
+export async function generateCertificate(commonName: string, host: string): Promise<TlsMaterial> {
+  const notBeforeDate = new Date(Date.now() - 86400_000);
+  const pems = await generate(
+    [
+      { name: 'commonName', value: commonName },
+      { name: 'organizationName', value: 'PVE Cluster Node' },
+    ],
+    {
+      keyType: 'rsa',
+      keySize: 2048,
+      algorithm: 'sha256',
+      notBeforeDate,
+      notAfterDate: new Date(notBeforeDate.getTime() + 2 * 365 * 86400_000),
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 2, value: commonName },
+            ...(/^[\d.]+$/.test(host) || host.includes(':')
+              ? [{ type: 7 as const, ip: host }]
+              : [{ type: 2 as const, value: host }]),
+          ],
+        },
+      ],
+    },
+  );
+  return { key: pems.private, cert: pems.cert, fingerprint: new X509Certificate(pems.cert).fingerprint256 };
+}
