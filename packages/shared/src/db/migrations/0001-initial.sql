@@ -258,6 +258,12 @@ CREATE TABLE audit_chain (
   tenant_id    uuid REFERENCES tenant(id),
   head_seq     bigint NOT NULL DEFAULT 0,
   head_hash    bytea NOT NULL,
+  -- the latest signed checkpoint (the next one links to its signature)
+  checkpoint_seq        bigint NOT NULL DEFAULT 0,
+  checkpoint_at         timestamptz,
+  checkpoint_signature  bytea,
+  -- retention: records with seq <= pruned_through_seq were deleted as whole checkpointed ranges
+  pruned_through_seq    bigint NOT NULL DEFAULT 0,
   created_at   timestamptz NOT NULL DEFAULT now()
 );
 
@@ -381,6 +387,17 @@ CREATE TABLE alert_event (
 );
 CREATE INDEX alert_event_tenant_idx ON alert_event (tenant_id, id);
 CREATE TRIGGER alert_event_guard BEFORE UPDATE OR DELETE ON alert_event FOR EACH ROW EXECUTE FUNCTION audit_guard();
+
+-- Window state of alert rules (counters, recent failures), so windows survive restarts and are
+-- shared by every auditor process. Rows are locked FOR UPDATE while a rule evaluates.
+CREATE TABLE alert_rule_state (
+  rule_id     uuid NOT NULL REFERENCES alert_rule(id) ON DELETE CASCADE,
+  chain_id    text NOT NULL,
+  state_key   text NOT NULL,
+  state       jsonb NOT NULL,
+  updated_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (rule_id, chain_id, state_key)
+);
 
 CREATE TABLE alert_silence (
   id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -1,0 +1,152 @@
+// Evaluates the enabled rules against freshly chained events, inside the transaction that chained
+// them: alert state and window state commit together with the records, so a crash can neither
+// lose an alert nor count an event twice. Window state lives in alert_rule_state (shared by every
+// auditor process, locked per key while in use).
+import type { AlertNotification, Logger } from '@tenantgate/shared';
+import type { Tx } from '../db.ts';
+import { ruleKinds } from './catalog.ts';
+import type { AlertStore } from './store.ts';
+import type { Clock, RuleDefinition, RuleEvent, Severity, Signal } from './types.ts';
+
+interface RuleRow {
+  id: string;
+  tenant_id: string | null;
+  code: string;
+  kind: string;
+  severity: Severity;
+  params: Record<string, unknown>;
+  scope: { vmids?: number[]; tags?: string[]; connectionIds?: string[] };
+}
+
+interface LoadedRule {
+  row: RuleRow;
+  def: RuleDefinition;
+  params: unknown;
+  forSeconds: number;
+}
+
+export class AlertEngine {
+  readonly #paramCache = new Map<string, { json: string; params: unknown } | null>();
+
+  constructor(
+    private readonly store: AlertStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  async evaluate(tx: Tx, events: readonly RuleEvent[]): Promise<AlertNotification[]> {
+    if (events.length === 0) return [];
+    const rules = await this.#loadRules(tx);
+    if (rules.length === 0) return [];
+    const now = this.clock.now();
+    // 1. which (rule, event, key) pairs apply
+    const work: Array<{ rule: LoadedRule; event: RuleEvent; key: string }> = [];
+    for (const event of events) {
+      for (const rule of rules) {
+        if (rule.row.tenant_id !== null && rule.row.tenant_id !== event.tenantId) continue;
+        if (!inScope(rule.row.scope, event)) continue;
+        const key = rule.def.select(event, rule.params);
+        if (key !== null) work.push({ rule, event, key });
+      }
+    }
+    if (work.length === 0) return [];
+    // 2. lock (creating when missing) the window state of every key in use, in a fixed order
+    const stateKeys = new Map<string, { ruleId: string; chainId: string; key: string }>();
+    for (const w of work) {
+      if (w.key === 'stateless') continue;
+      stateKeys.set(stateId(w.rule.row.id, w.event.chainId, w.key), { ruleId: w.rule.row.id, chainId: w.event.chainId, key: w.key });
+    }
+    const states = new Map<string, unknown>();
+    if (stateKeys.size > 0) {
+      const ks = [...stateKeys.values()].sort((a, b) => (stateId(a.ruleId, a.chainId, a.key) < stateId(b.ruleId, b.chainId, b.key) ? -1 : 1));
+      const cols = [ks.map((k) => k.ruleId), ks.map((k) => k.chainId), ks.map((k) => k.key)];
+      await tx.query(
+        `INSERT INTO alert_rule_state (rule_id, chain_id, state_key, state)
+         SELECT r, c, k, 'null'::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(r, c, k)
+         ON CONFLICT DO NOTHING`,
+        cols,
+      );
+      const res = await tx.query<{ rule_id: string; chain_id: string; state_key: string; state: unknown }>(
+        `SELECT s.rule_id, s.chain_id, s.state_key, s.state FROM alert_rule_state s
+         JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS t(r, c, k) ON s.rule_id = t.r AND s.chain_id = t.c AND s.state_key = t.k
+         ORDER BY s.rule_id, s.chain_id, s.state_key FOR UPDATE OF s`,
+        cols,
+      );
+      for (const r of res.rows) states.set(stateId(r.rule_id, r.chain_id, r.state_key), r.state);
+    }
+    // 3. evaluate in event order, then apply the signals
+    const touched = new Set<string>();
+    const out: AlertNotification[] = [];
+    for (const { rule, event, key } of work) {
+      const sid = stateId(rule.row.id, event.chainId, key);
+      let signals: Signal[];
+      try {
+        const result = rule.def.evaluate(key === 'stateless' ? null : (states.get(sid) ?? null), event, {
+          params: rule.params,
+          severity: rule.row.severity,
+          now,
+        });
+        signals = result.signals;
+        if (key !== 'stateless') {
+          states.set(sid, result.state);
+          touched.add(sid);
+        }
+      } catch (err) {
+        // a faulty rule must not stop the audit trail; the event stays chained
+        this.logger.error({ err, rule: rule.row.code, eventId: event.eventId }, 'alert rule failed');
+        continue;
+      }
+      const ref = { id: rule.row.id, code: rule.row.code, forSeconds: rule.forSeconds };
+      for (const s of signals) {
+        if (s.type === 'fire') out.push(...(await this.store.fire(tx, ref, event.tenantId, s, new Date(event.occurredAt))));
+        else out.push(...(await this.store.resolve(tx, ref, event.tenantId, s.dedupKey, s.note ?? null)));
+      }
+    }
+    if (touched.size > 0) {
+      const ks = [...touched].map((sid) => ({ ...stateKeys.get(sid)!, state: JSON.stringify(states.get(sid) ?? null) }));
+      await tx.query(
+        `UPDATE alert_rule_state s SET state = t.st::jsonb, updated_at = $5
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS t(r, c, k, st)
+         WHERE s.rule_id = t.r AND s.chain_id = t.c AND s.state_key = t.k`,
+        [ks.map((k) => k.ruleId), ks.map((k) => k.chainId), ks.map((k) => k.key), ks.map((k) => k.state), now],
+      );
+    }
+    return out;
+  }
+
+  async #loadRules(tx: Tx): Promise<LoadedRule[]> {
+    const res = await tx.query<RuleRow & { updated_at: string }>(
+      `SELECT id, tenant_id, code, kind, severity, params, scope, updated_at FROM alert_rule WHERE enabled ORDER BY tenant_id NULLS FIRST, code`,
+    );
+    const out: LoadedRule[] = [];
+    for (const row of res.rows) {
+      const def = ruleKinds.get(row.kind);
+      if (!def) continue; // monitor kinds and unknown kinds
+      const json = JSON.stringify(row.params);
+      let cached = this.#paramCache.get(row.id);
+      if (cached === undefined || (cached !== null && cached.json !== json)) {
+        const parsed = def.params.safeParse(row.params);
+        if (!parsed.success) {
+          this.logger.warn({ rule: row.code, ruleId: row.id, issues: parsed.error.issues }, 'alert rule has invalid params; skipped');
+          cached = null;
+        } else cached = { json, params: parsed.data };
+        this.#paramCache.set(row.id, cached);
+      }
+      if (cached === null) continue;
+      const forSeconds = Number(row.params['forSeconds'] ?? 0);
+      out.push({ row, def, params: cached.params, forSeconds: Number.isFinite(forSeconds) ? forSeconds : 0 });
+    }
+    return out;
+  }
+}
+
+function stateId(ruleId: string, chainId: string, key: string): string {
+  return `${ruleId}\u0000${chainId}\u0000${key}`;
+}
+
+function inScope(scope: RuleRow['scope'], e: RuleEvent): boolean {
+  if (scope.vmids?.length && (e.vmid === null || !scope.vmids.includes(e.vmid))) return false;
+  if (scope.tags?.length && !scope.tags.some((t) => e.guestTags.includes(t))) return false;
+  if (scope.connectionIds?.length && (e.connectionId === null || !scope.connectionIds.includes(e.connectionId))) return false;
+  return true;
+}

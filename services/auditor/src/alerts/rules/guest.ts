@@ -1,0 +1,107 @@
+// VM-001 guest destroyed, BKP-001 backup failed, TASK-002 guest task failed, TEN-001 guest moved.
+import { z } from 'zod';
+import type { RuleDefinition, RuleEvent } from '../types.ts';
+
+const guestKey = (e: RuleEvent) => `${e.connectionId ?? '-'}:${e.vmid ?? e.targetId ?? '-'}`;
+const taskType = (e: RuleEvent) => (e.action.startsWith('task.') ? e.action.slice(5) : null);
+
+const NoParams = z.object({});
+
+/** VM-001: a destroy task (low), or a guest that vanished from the inventory without one (high). */
+export const guestDestroyed: RuleDefinition<Record<string, never>, null> = {
+  kind: 'guest_destroyed',
+  params: NoParams as unknown as z.ZodType<Record<string, never>>,
+  select: (e) =>
+    ((e.action === 'task.qmdestroy' || e.action === 'task.vzdestroy') && e.outcome !== 'failure') || e.action === 'guest.deleted' ? 'stateless' : null,
+  evaluate(_s, e) {
+    const vanished = e.action === 'guest.deleted' && e.upid === null;
+    const name = e.targetName ? ` (${e.targetName})` : '';
+    return {
+      state: null,
+      signals: [
+        {
+          type: 'fire',
+          dedupKey: `guest:${guestKey(e)}`,
+          severity: vanished ? 'high' : 'low',
+          title: vanished ? `Guest ${e.vmid ?? e.targetId}${name} vanished without a destroy task` : `Guest ${e.vmid ?? e.targetId}${name} destroyed`,
+          labels: { vmid: e.vmid, node: e.node, upid: e.upid, actor: e.actorId },
+        },
+      ],
+    };
+  },
+};
+
+/** BKP-001: a failed vzdump task; resolved by the next successful backup of the same guest/node. */
+export const backupFailed: RuleDefinition<Record<string, never>, null> = {
+  kind: 'backup_failed',
+  params: NoParams as unknown as z.ZodType<Record<string, never>>,
+  select: (e) => (e.action === 'task.vzdump' && e.outcome !== 'unknown' ? 'stateless' : null),
+  evaluate(_s, e, { severity }) {
+    const dedupKey = e.vmid !== null ? `backup:${guestKey(e)}` : `backup:${e.connectionId ?? '-'}:node:${e.node ?? '-'}`;
+    if (e.outcome === 'success') return { state: null, signals: [{ type: 'resolve', dedupKey, note: `backup succeeded (${e.upid ?? 'no upid'})` }] };
+    const status = typeof e.payload['status'] === 'string' ? `: ${e.payload['status']}` : '';
+    return {
+      state: null,
+      signals: [
+        {
+          type: 'fire',
+          dedupKey,
+          severity,
+          title: `Backup failed for ${e.vmid !== null ? `guest ${e.vmid}` : `node ${e.node}`}${status}`,
+          labels: { vmid: e.vmid, node: e.node, upid: e.upid },
+        },
+      ],
+    };
+  },
+};
+
+/** TASK-002: a failed task on a guest; resolved by the next successful task of that type on it. */
+export const guestTaskFailed: RuleDefinition<{ ignoreTypes: string[] }, null> = {
+  kind: 'guest_task_failed',
+  params: z.object({ ignoreTypes: z.array(z.string()).default([]) }),
+  select: (e, p) => {
+    const type = taskType(e);
+    return type !== null && e.vmid !== null && e.outcome !== 'unknown' && !p.ignoreTypes.includes(type) ? 'stateless' : null;
+  },
+  evaluate(_s, e, { severity }) {
+    const type = taskType(e) ?? '?';
+    const dedupKey = `task:${guestKey(e)}:${type}`;
+    if (e.outcome === 'success') return { state: null, signals: [{ type: 'resolve', dedupKey, note: `${type} succeeded (${e.upid ?? 'no upid'})` }] };
+    const status = typeof e.payload['status'] === 'string' ? `: ${e.payload['status']}` : '';
+    return {
+      state: null,
+      signals: [
+        {
+          type: 'fire',
+          dedupKey,
+          severity,
+          title: `Task ${type} failed on guest ${e.vmid}${e.targetName ? ` (${e.targetName})` : ''}${status}`,
+          labels: { vmid: e.vmid, node: e.node, upid: e.upid, taskType: type, actor: e.actorId },
+        },
+      ],
+    };
+  },
+};
+
+const MOVE_ACTIONS = new Set(['assignment.guest_moved', 'assignment.changed', 'guest.moved', 'guest.reassigned']);
+
+/** TEN-001: a guest moved between tenants (written to both tenants' chains, so both are alerted). */
+export const guestMoved: RuleDefinition<Record<string, never>, null> = {
+  kind: 'guest_moved',
+  params: NoParams as unknown as z.ZodType<Record<string, never>>,
+  select: (e) => (MOVE_ACTIONS.has(e.action) ? 'stateless' : null),
+  evaluate(_s, e, { severity }) {
+    return {
+      state: null,
+      signals: [
+        {
+          type: 'fire',
+          dedupKey: `move:${guestKey(e)}:${e.eventId}`,
+          severity,
+          title: `Guest ${e.vmid ?? e.targetId ?? '?'} moved between tenants`,
+          labels: { vmid: e.vmid, from: e.payload['fromTenantId'] ?? null, to: e.payload['toTenantId'] ?? null, actor: e.actorId },
+        },
+      ],
+    };
+  },
+};

@@ -1,0 +1,120 @@
+// The auditor service: wake-up worker + sweeper drain the inbox into hash chains; tickers sign
+// interval checkpoints and run the monitors. Built from its dependencies so tests run it
+// in-process; main.ts is the only place that constructs clients.
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { SigningKey } from '@tenantgate/audit-core';
+import { QueueName, type AlertNotification, type Logger } from '@tenantgate/shared';
+import { inTransaction, type Db } from './db.ts';
+import { ChainWriter } from './chain-writer.ts';
+import { InboxProcessor } from './inbox-processor.ts';
+import { AlertEngine } from './alerts/engine.ts';
+import { AlertStore } from './alerts/store.ts';
+import { AlertPublisher } from './alerts/publisher.ts';
+import { seedStarterRules } from './alerts/seed.ts';
+import { systemClock, type Clock } from './alerts/types.ts';
+import { Monitors } from './monitors.ts';
+import { Drain, Ticker } from './loops.ts';
+
+export interface AuditorOptions {
+  queuePrefix: string;
+  batchSize: number;
+  checkpointEveryRecords: number;
+  checkpointIntervalMs: number;
+  sweepIntervalMs: number;
+  monitorIntervalMs: number;
+  workerConcurrency: number;
+}
+
+export interface AuditorDeps {
+  db: Db;
+  /** Publishes alert notifications. */
+  redis: Redis;
+  /** BullMQ worker connection (maxRetriesPerRequest: null); omitted: sweeper only. */
+  bullConnection?: Redis;
+  signingKey: SigningKey;
+  logger: Logger;
+  clock?: Clock;
+  options: AuditorOptions;
+}
+
+export class AuditorService {
+  readonly name = 'auditor';
+  readonly writer: ChainWriter;
+  readonly store: AlertStore;
+  readonly publisher: AlertPublisher;
+  readonly processor: InboxProcessor;
+  readonly monitors: Monitors;
+  readonly #drain: Drain;
+  readonly #tickers: Ticker[] = [];
+  #worker: Worker | undefined;
+  #stopping: Promise<void> | undefined;
+  #ready = false;
+
+  constructor(private readonly deps: AuditorDeps) {
+    const clock = deps.clock ?? systemClock;
+    const logger = deps.logger;
+    this.writer = new ChainWriter(deps.signingKey, clock, deps.options.checkpointEveryRecords);
+    this.store = new AlertStore(clock);
+    this.publisher = new AlertPublisher(deps.redis, deps.options.queuePrefix, logger);
+    const engine = new AlertEngine(this.store, clock, logger);
+    this.processor = new InboxProcessor({ db: deps.db, writer: this.writer, engine, publisher: this.publisher, logger, batchSize: deps.options.batchSize });
+    this.monitors = new Monitors(deps.db, this.store, clock);
+    this.#drain = new Drain('inbox', async () => (await this.processor.processBatch()).claimed > 0, logger);
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  async start(): Promise<void> {
+    const { options, logger } = this.deps;
+    await seedStarterRules(this.deps.db);
+    if (this.deps.bullConnection) {
+      this.#worker = new Worker(QueueName.auditWakeup, async () => await this.#drain.kick(), {
+        connection: this.deps.bullConnection,
+        prefix: options.queuePrefix,
+        concurrency: options.workerConcurrency,
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 1000 },
+      });
+      this.#worker.on('error', (err) => logger.warn({ err }, 'wake-up worker error'));
+      await this.#worker.waitUntilReady();
+    }
+    // the sweeper drains whatever no wake-up announced (a flushed or unreachable Redis loses nothing)
+    this.#tickers.push(new Ticker('sweep', options.sweepIntervalMs, async () => await this.#drain.kick(), logger));
+    this.#tickers.push(new Ticker('checkpoint', options.checkpointIntervalMs, async () => void (await this.checkpointNow()), logger));
+    this.#tickers.push(new Ticker('monitors', options.monitorIntervalMs, async () => void (await this.runMonitors()), logger));
+    for (const t of this.#tickers) t.start();
+    void this.#drain.kick();
+    this.#ready = true;
+    logger.info({ keyId: this.deps.signingKey.keyId }, 'auditor started');
+  }
+
+  /** Drains the inbox now (tests, CLI); resolves when it is empty. */
+  async drainNow(): Promise<void> {
+    await this.#drain.kick();
+  }
+
+  /** Signs interval checkpoints for chains whose last one is older than the interval. */
+  async checkpointNow(olderThanMs = this.deps.options.checkpointIntervalMs): Promise<number> {
+    return await inTransaction(this.deps.db, async (tx) => await this.writer.checkpointStale(tx, olderThanMs));
+  }
+
+  async runMonitors(): Promise<AlertNotification[]> {
+    const notifications = await this.monitors.run();
+    await this.publisher.publish(notifications);
+    return notifications;
+  }
+
+  /** Idempotent: stops timers and the worker, then awaits the batch in flight. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#ready = false;
+      await Promise.allSettled(this.#tickers.map((t) => t.stop()));
+      await this.#worker?.close();
+      await this.#drain.stop();
+    })();
+    return this.#stopping;
+  }
+}

@@ -1,0 +1,25 @@
+// The auditor's configuration: parsed once, in main.ts, from the environment (ARCHITECTURE.md,
+// "Auditor", lists every variable).
+import { z } from 'zod';
+import { envFields, parseConfig, type Env } from '@tenantgate/shared';
+
+export const AuditorConfigSchema = z.object({
+  DATABASE_URL: envFields.DATABASE_URL,
+  REDIS_URL: envFields.REDIS_URL,
+  QUEUE_PREFIX: envFields.QUEUE_PREFIX,
+  LOG_LEVEL: envFields.LOG_LEVEL,
+  /** Ed25519 private key: PKCS#8 PEM or base64 PKCS#8 DER. Never logged. */
+  AUDIT_SIGNING_KEY: z.string().min(40, 'must be an Ed25519 private key (PKCS#8 PEM or base64 DER)'),
+  CHECKPOINT_EVERY_RECORDS: envFields.positiveInt.default(1000),
+  CHECKPOINT_INTERVAL_MS: envFields.positiveInt.default(300_000),
+  SWEEP_INTERVAL_MS: envFields.positiveInt.default(5_000),
+  MONITOR_INTERVAL_MS: envFields.positiveInt.default(15_000),
+  BATCH_SIZE: envFields.positiveInt.max(5000).default(500),
+  WORKER_CONCURRENCY: envFields.positiveInt.max(16).default(1),
+  DB_POOL_MAX: envFields.positiveInt.default(10),
+});
+export type AuditorConfig = z.output<typeof AuditorConfigSchema>;
+
+export function loadConfig(env: Env = process.env): AuditorConfig {
+  return parseConfig(AuditorConfigSchema, env);
+}

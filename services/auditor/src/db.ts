@@ -1,0 +1,45 @@
+// Raw SQL access for the audit pipeline. The hot path (claim, append, alert state) is set-based
+// SQL with bound parameters on the `pg` pool that the process's MikroORM instance owns.
+import type { Pool, PoolClient } from 'pg';
+import type { Orm } from '@tenantgate/shared';
+
+export type Db = Pool;
+export type Tx = PoolClient;
+
+/** The `pg` pool behind the ORM (one pool per process; the ORM owns and closes it). */
+export async function poolOf(orm: Orm): Promise<Db> {
+  const connection = orm.em.getConnection() as unknown as { getNativeClient(): Promise<Pool> };
+  return await connection.getNativeClient();
+}
+
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/** Runs `fn` in one transaction; retries serialization failures and deadlocks a few times. */
+export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await db.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      const code = (err as { code?: string }).code;
+      if (attempt < attempts && code !== undefined && RETRYABLE.has(code)) continue;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** SQL expression rendering a timestamptz as ISO-8601 UTC with milliseconds (the hashed form). */
+export function isoSql(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
