@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Request } from 'express';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { isAppError, type Logger, type Orm } from '@tenantgate/shared';
+import { Authentication } from './auth/authentication.ts';
+import { Authorization } from './auth/authorization.ts';
+import type { RequestAuth } from './auth/principal.ts';
+import { applyShield } from './auth/shield.ts';
+import { PortalAudit } from './data/portal-audit.ts';
+import { ResourceRepository } from './data/resources.ts';
+import { TaskRepository } from './data/tasks.ts';
+import { AuditLogRepository } from './data/audit-log.ts';
+import { AlertRepository } from './data/alerts.ts';
+import { TenantRepository } from './data/tenants.ts';
+import { createLoaders, type GatewayContext } from './graphql/context.ts';
+import { buildBaseSchema } from './graphql/schema.ts';
+import { formatError, isExpected, toGraphQLError } from './http/errors.ts';
+import { GatewayMetrics } from './http/metrics.ts';
+import type { GatewayServices } from './services.ts';
+import { AlertFeed } from './subscriptions/alert-feed.ts';
+
+export interface GatewayAppOptions {
+  introspection: boolean;
+  graphiql: boolean;
+  sessionTtlS: number;
+  credentialsKey: Buffer;
+  queuePrefix: string;
+  loginMaxFailures: number;
+  loginLockoutS: number;
+  loginIpLimit: number;
+  loginIpWindowS: number;
+  maxPageSize: number;
+  maxDepth: number;
+  maxCost: number;
+  bodyLimit: string;
+  /** Collect process metrics (once per process: main.ts). */
+  processMetrics?: boolean;
+  /**
+   * Benchmark baseline only (never reachable from configuration): the same schema without
+   * graphql-shield and without the tenant predicate in SQL.
+   */
+  bareForBenchmark?: boolean;
+}
+
+export interface GatewayDeps {
+  logger: Logger;
+  orm: Orm;
+  /** Commands (throttling, publishing). */
+  redis: Redis;
+  /** A dedicated connection in subscriber mode. */
+  redisSubscriber: Redis;
+  wakeupQueue: Queue;
+  options: GatewayAppOptions;
+}
+
+export interface GatewayApp {
+  app: express.Express;
+  httpServer: Server;
+  schema: GraphQLSchema;
+  services: GatewayServices;
+  metrics: GatewayMetrics;
+  /** Starts Apollo and listens; resolves with the bound port. */
+  listen(port: number, host: string): Promise<number>;
+  /** Starts Apollo without listening (in-process tests use `app` directly). */
+  start(): Promise<void>;
+  /** Drains HTTP and WebSocket clients and stops Apollo. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const TENANT_HEADER = 'x-tenant-id';
+
+/** Builds the express app, the HTTP server and graphql-ws on it; `listen` is separate (Fastify style). */
+export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
+  const { logger, orm, options } = deps;
+  const authz = new Authorization();
+  const audit = new PortalAudit(deps.wakeupQueue, logger);
+  const alerts = new AlertRepository();
+  const services: GatewayServices = {
+    orm,
+    logger,
+    authz,
+    audit,
+    authn: new Authentication(orm, deps.redis, audit, authz, {
+      sessionTtlS: options.sessionTtlS,
+      maxFailures: options.loginMaxFailures,
+      lockoutS: options.loginLockoutS,
+      ipLimit: options.loginIpLimit,
+      ipWindowS: options.loginIpWindowS,
+      prefix: options.queuePrefix,
+    }),
+    resources: new ResourceRepository(),
+    tasks: new TaskRepository(),
+    auditLog: new AuditLogRepository(),
+    alerts,
+    tenants: new TenantRepository(),
+    alertFeed: new AlertFeed(orm, alerts, deps.redisSubscriber, deps.redis, options.queuePrefix, logger),
+    maxPageSize: options.maxPageSize,
+    credentialsKey: options.credentialsKey,
+  };
+  const metrics = new GatewayMetrics(options.processMetrics ?? false);
+  const base = await buildBaseSchema();
+  const schema = options.bareForBenchmark ? base : applyShield(base);
+  const armor = new ApolloArmor({
+    maxDepth: { n: options.maxDepth },
+    costLimit: { maxCost: options.maxCost },
+    maxAliases: { n: 15 },
+    maxDirectives: { n: 20 },
+    maxTokens: { n: 2000 },
+    blockFieldSuggestion: { enabled: !options.introspection },
+  }).protect();
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+
+  const buildContext = (requestId: string, srcIp: string | null, auth: RequestAuth): GatewayContext => {
+    const partial = {
+      requestId,
+      srcIp,
+      em: orm.em.fork(),
+      auth,
+      services,
+      logger: logger.child({ requestId }),
+      unscoped: options.bareForBenchmark ?? false,
+    };
+    return { ...partial, loaders: createLoaders(partial) };
+  };
+
+  // graphql-ws on the same server: authenticated in connection_init, authorized again at subscribe.
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wsServer = useServer<Record<string, unknown>, { auth?: RequestAuth; srcIp?: string | null }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const header = params.authorization ?? params.Authorization;
+        const tenantId = params.tenantId ?? params.tenantID;
+        try {
+          if (typeof header !== 'string') return false;
+          const auth = await services.authn.authenticate(
+            orm.em.fork(),
+            header,
+            typeof tenantId === 'string' ? tenantId : undefined,
+          );
+          if (!auth.principal) return false;
+          ctx.extra.auth = auth;
+          ctx.extra.srcIp = ctx.extra.request.socket.remoteAddress ?? null;
+          return true;
+        } catch (err) {
+          if (!isAppError(err)) logger.error({ err }, 'graphql-ws authentication failed');
+          metrics.authFailures.inc();
+          return false;
+        }
+      },
+      onSubscribe: (_ctx, _id, payload) => {
+        // graphql-ws bypasses Apollo: apply the same armor limits here.
+        try {
+          const document = parse(payload.query);
+          const errors = validate(schema, document, [...specifiedRules, ...armor.validationRules]);
+          if (errors.length) return errors;
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError('Invalid query')];
+        }
+        metrics.subscriptions.inc();
+      },
+      context: (ctx) => buildContext(randomUUID(), ctx.extra.srcIp ?? null, ctx.extra.auth!),
+      onError: (_ctx, _id, _payload, errors) => {
+        for (const e of errors)
+          if (!isExpected(e) && !isAppError(e.originalError)) logger.error({ err: e }, 'subscription error');
+        return errors.map((e) => formatError(e.toJSON(), e));
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors?.length) return;
+        for (const e of result.errors)
+          if (!isExpected(e) && !isAppError(e.originalError)) logger.error({ err: e }, 'subscription error');
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+      },
+    },
+    wss,
+  );
+
+  const observe: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const e of errors) {
+            if (isExpected(e) || isAppError(e.originalError)) continue;
+            contextValue.logger.error({ err: e.originalError ?? e, path: e.path }, 'unexpected error (masked)');
+          }
+        },
+        async willSendResponse({ operation, errors, contextValue }) {
+          const type = operation?.operation ?? 'unknown';
+          metrics.operations.inc({ type, outcome: errors?.length ? 'error' : 'ok' });
+          metrics.duration.observe({ type }, Number(process.hrtime.bigint() - started) / 1e9);
+          contextValue.logger.debug({ operation: type }, 'graphql request');
+        },
+      };
+    },
+  };
+
+  const apollo = new ApolloServer<GatewayContext>({
+    schema,
+    introspection: options.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    validationRules: armor.validationRules,
+    formatError,
+    plugins: [
+      ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
+      observe,
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsServer.dispose();
+            },
+          };
+        },
+      },
+      // GraphiQL is not served (no CDN-hosted landing pages).
+      ApolloServerPluginLandingPageDisabled(),
+    ],
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await orm.em.fork().execute('SELECT 1');
+      await deps.redis.ping();
+      res.json({ status: 'ready' });
+    } catch (err) {
+      logger.warn({ err }, 'not ready');
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  let started: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+  const start = async () => {
+    started ??= (async () => {
+      await apollo.start();
+      app.use(
+        '/graphql',
+        express.json({ limit: options.bodyLimit }),
+        expressMiddleware(apollo, {
+          context: async ({ req, res }) => {
+            const requestId = requestIdOf(req);
+            res.setHeader('x-request-id', requestId);
+            const srcIp = req.socket.remoteAddress ?? null;
+            const tenantHeader = req.headers[TENANT_HEADER];
+            try {
+              const auth = await services.authn.authenticate(
+                orm.em.fork(),
+                req.headers.authorization,
+                typeof tenantHeader === 'string' ? tenantHeader : undefined,
+              );
+              return buildContext(requestId, srcIp, auth);
+            } catch (err) {
+              metrics.authFailures.inc();
+              if (isAppError(err)) throw toGraphQLError(err, true);
+              logger.error({ err, requestId }, 'authentication failed unexpectedly');
+              throw new GraphQLError('Internal server error', {
+                extensions: { code: 'INTERNAL', http: { status: 500 } },
+              });
+            }
+          },
+        }),
+      );
+      app.use((_req, res) => {
+        res.status(404).json({ error: 'not found' });
+      });
+    })();
+    await started;
+  };
+
+  return {
+    app,
+    httpServer,
+    schema,
+    services,
+    metrics,
+    start,
+    async listen(port, host) {
+      await start();
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => resolve());
+      });
+      return (httpServer.address() as AddressInfo).port;
+    },
+    async stop() {
+      stopping ??= (async () => {
+        if (started) await apollo.stop();
+        else await wsServer.dispose();
+        wss.close();
+        if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      })();
+      await stopping;
+    },
+  };
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function requestIdOf(req: Request): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && UUID_RE.test(given) ? given : randomUUID();
+}

@@ -1,0 +1,135 @@
+import type { Em } from '@tenantgate/shared';
+import { decodeCursor, encodeCursor } from '../graphql/relay.ts';
+import type { Page } from './resources.ts';
+import { Where } from './sql.ts';
+
+export interface AlertEventRow {
+  id: string;
+  alert_id: string;
+  tenant_id: string | null;
+  from_state: string | null;
+  to_state: string;
+  at: Date;
+  rule_code: string;
+  severity: string;
+  title: string;
+}
+
+export interface AlertRow {
+  id: string;
+  rule_id: string;
+  rule_code: string;
+  tenant_id: string | null;
+  dedup_key: string;
+  state: string;
+  severity: string;
+  title: string;
+  summary: string;
+  occurrences: number;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  acknowledged_at: Date | null;
+  resolved_at: Date | null;
+}
+
+export interface AlertRuleRow {
+  id: string;
+  tenant_id: string | null;
+  code: string;
+  kind: string;
+  name: string;
+  severity: string;
+  params: Record<string, unknown>;
+  scope: Record<string, unknown>;
+  enabled: boolean;
+}
+
+/** Alerts of one tenant (`tenantId`) or of the provider (`null`); the caller's scope decides which. */
+export class AlertRepository {
+  /** alert_event rows after a cursor, oldest first: the replay part of alertStream. */
+  async eventsAfter(em: Em, tenantId: string | null, afterId: string, limit: number): Promise<AlertEventRow[]> {
+    return await em.execute<AlertEventRow[]>(
+      `SELECT e.id::text AS id, e.alert_id, e.tenant_id, e.from_state, e.to_state, e.at, r.code AS rule_code, a.severity, a.title
+         FROM alert_event e JOIN alert a ON a.id = e.alert_id JOIN alert_rule r ON r.id = a.rule_id
+        WHERE e.tenant_id IS NOT DISTINCT FROM ?::uuid AND e.id > ?::bigint
+        ORDER BY e.id LIMIT ${Math.trunc(limit)}`,
+      [tenantId, afterId],
+    );
+  }
+
+  async page(
+    em: Em,
+    tenantId: string | null,
+    filter: { state?: string | null; severity?: string | null },
+    first: number,
+    after: string | null,
+  ): Promise<Page<AlertRow>> {
+    const w = new Where().add('a.tenant_id IS NOT DISTINCT FROM ?::uuid', tenantId);
+    if (filter.state) w.add('a.state = ?', filter.state);
+    if (filter.severity) w.add('a.severity = ?', filter.severity);
+    if (after) {
+      const [ts, id] = decodeCursor(after, 2);
+      w.add('(a.created_at, a.id) < (?::timestamptz, ?::uuid)', ts, id);
+    }
+    const rows = await em.execute<Array<AlertRow & { created_at: Date }>>(
+      `SELECT a.id, a.rule_id, r.code AS rule_code, a.tenant_id, a.dedup_key, a.state, a.severity, a.title, a.summary, a.occurrences,
+              a.first_seen_at, a.last_seen_at, a.acknowledged_at, a.resolved_at, a.created_at
+         FROM alert a JOIN alert_rule r ON r.id = a.rule_id ${w} ORDER BY a.created_at DESC, a.id DESC LIMIT ${first + 1}`,
+      w.params,
+    );
+    const pageRows = rows.slice(0, first);
+    return {
+      rows: pageRows,
+      cursors: pageRows.map((r) => encodeCursor([new Date(r.created_at).toISOString(), r.id])),
+      hasNextPage: rows.length > first,
+    };
+  }
+
+  async byId(em: Em, tenantId: string | null, id: string): Promise<AlertRow | undefined> {
+    const rows = await em.execute<AlertRow[]>(
+      `SELECT a.id, a.rule_id, r.code AS rule_code, a.tenant_id, a.dedup_key, a.state, a.severity, a.title, a.summary, a.occurrences,
+              a.first_seen_at, a.last_seen_at, a.acknowledged_at, a.resolved_at
+         FROM alert a JOIN alert_rule r ON r.id = a.rule_id WHERE a.id = ? AND a.tenant_id IS NOT DISTINCT FROM ?::uuid`,
+      [id, tenantId],
+    );
+    return rows[0];
+  }
+
+  /** Moves an alert to `to` (acknowledged/resolved/silenced) and appends the alert_event; null if not found. */
+  async transition(
+    em: Em,
+    tenantId: string | null,
+    id: string,
+    to: 'acknowledged' | 'resolved' | 'silenced',
+    actorId: string,
+    note: string | null,
+  ): Promise<{ from: string; eventId: string } | null> {
+    const cur = await em.execute<Array<{ state: string }>>(
+      `SELECT state FROM alert WHERE id = ? AND tenant_id IS NOT DISTINCT FROM ?::uuid FOR UPDATE`,
+      [id, tenantId],
+    );
+    if (!cur[0]) return null;
+    const from = cur[0].state;
+    await em.execute(
+      `UPDATE alert SET state = ?, updated_at = now(),
+              acknowledged_by = CASE WHEN ? = 'acknowledged' THEN ?::uuid ELSE acknowledged_by END,
+              acknowledged_at = CASE WHEN ? = 'acknowledged' THEN now() ELSE acknowledged_at END,
+              resolved_at = CASE WHEN ? = 'resolved' THEN now() ELSE resolved_at END
+        WHERE id = ?`,
+      [to, to, actorId, to, to, id],
+    );
+    const ev = await em.execute<Array<{ id: string }>>(
+      `INSERT INTO alert_event (alert_id, tenant_id, from_state, to_state, actor_id, note) VALUES (?, ?, ?, ?, ?, ?) RETURNING id::text AS id`,
+      [id, tenantId, from, to, actorId, note],
+    );
+    return { from, eventId: ev[0]!.id };
+  }
+
+  async rules(em: Em, tenantId: string): Promise<AlertRuleRow[]> {
+    return await em.execute<AlertRuleRow[]>(
+      `SELECT id, tenant_id, code, kind, name, severity, params, scope, enabled FROM alert_rule
+        WHERE tenant_id = ? OR tenant_id IS NULL ORDER BY tenant_id NULLS FIRST, code`,
+      [tenantId],
+    );
+  }
+}

@@ -1,0 +1,127 @@
+import type { GuestRow } from '../data/resources.ts';
+import type { TaskRow } from '../data/tasks.ts';
+import type { TenantRow, ConnectionRow } from '../data/tenants.ts';
+import type { AuditRow } from '../data/audit-log.ts';
+import type { AlertRow } from '../data/alerts.ts';
+import { toGlobalId } from './relay.ts';
+import { Alert, AuditEvent, Connection, Resource, Task, Tenant } from './types.ts';
+
+const num = (v: string | number | null): number | null => (v === null ? null : Number(v));
+
+export function toResource(r: GuestRow): Resource {
+  return Object.assign(new Resource(), {
+    id: toGlobalId('Guest', r.id),
+    vmid: r.vmid,
+    type: r.type,
+    node: r.node,
+    name: r.name,
+    status: r.status,
+    pool: r.pool,
+    tags: r.tags,
+    template: r.template,
+    cluster: r.connection_name,
+    clusterId: toGlobalId('Connection', r.connection_id),
+    maxcpu: r.maxcpu,
+    maxmem: num(r.maxmem),
+    uptime: num(r.uptime),
+    lastSeenAt: new Date(r.last_seen_at),
+    rowId: r.id,
+    tenantRowId: r.tenant_id,
+  });
+}
+
+export function toTask(r: TaskRow): Task {
+  return Object.assign(new Task(), {
+    id: toGlobalId('Task', r.upid),
+    upid: r.upid,
+    type: r.type,
+    node: r.node,
+    vmid: r.vmid,
+    user: r.pve_user,
+    tokenId: r.token_id,
+    startedAt: new Date(r.starttime),
+    endedAt: r.endtime ? new Date(r.endtime) : null,
+    status: r.status,
+    outcome: r.outcome,
+    fromPortal: r.portal_user_id !== null,
+    guestId: r.guest_id,
+  });
+}
+
+export function toTenant(r: TenantRow): Tenant {
+  return Object.assign(new Tenant(), {
+    id: toGlobalId('Tenant', r.id),
+    slug: r.slug,
+    name: r.name,
+    locked: r.locked,
+    createdAt: new Date(r.created_at),
+  });
+}
+
+export function toAuditEvent(r: AuditRow): AuditEvent {
+  return Object.assign(new AuditEvent(), {
+    id: toGlobalId('AuditRecord', `${r.chain_id}/${r.seq}`),
+    chainId: r.chain_id,
+    seq: r.seq,
+    eventId: r.event_id,
+    occurredAt: new Date(r.occurred_at),
+    recordedAt: new Date(r.recorded_at),
+    source: r.source,
+    action: r.action,
+    outcome: r.outcome,
+    actorType: r.actor_type,
+    actorId: r.actor_id,
+    actorPrincipal: r.actor_principal,
+    srcIp: r.src_ip,
+    node: r.node,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    targetName: r.target_name,
+    targetPath: r.target_path,
+    upid: r.upid,
+    requestId: r.request_id,
+    detection: r.detection,
+    payload: r.payload,
+    recordHash: Buffer.from(r.record_hash).toString('hex'),
+  });
+}
+
+export function toAlert(r: AlertRow): Alert {
+  return Object.assign(new Alert(), {
+    id: toGlobalId('Alert', r.id),
+    ruleCode: r.rule_code,
+    state: r.state,
+    severity: r.severity,
+    title: r.title,
+    summary: r.summary,
+    dedupKey: r.dedup_key,
+    occurrences: r.occurrences,
+    firstSeenAt: new Date(r.first_seen_at),
+    lastSeenAt: new Date(r.last_seen_at),
+    acknowledgedAt: r.acknowledged_at ? new Date(r.acknowledged_at) : null,
+    resolvedAt: r.resolved_at ? new Date(r.resolved_at) : null,
+  });
+}
+
+export function toConnection(r: ConnectionRow, provider: boolean): Connection {
+  const failing = (r.consecutive_failures ?? 0) >= 3;
+  const health = !r.enabled
+    ? 'disabled'
+    : r.last_success_at === null
+      ? 'unknown'
+      : failing
+        ? 'failing'
+        : (r.consecutive_failures ?? 0) > 0
+          ? 'degraded'
+          : 'ok';
+  return Object.assign(new Connection(), {
+    id: toGlobalId('Connection', r.id),
+    name: r.name,
+    baseUrl: provider ? r.base_url : null,
+    fingerprint: provider ? r.fingerprint : null,
+    enabled: r.enabled,
+    health,
+    lastSuccessAt: r.last_success_at ? new Date(r.last_success_at) : null,
+    lastErrorCode: r.last_error_code,
+  });
+}

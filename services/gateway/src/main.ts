@@ -1,0 +1,53 @@
+// The gateway's composition root: config → logger → ORM → Redis → queue → server.
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QueueName, Shutdown, createLogger, createOrm } from '@tenantgate/shared';
+import { loadConfig } from './config.ts';
+import { createGatewayApp } from './app.ts';
+
+const config = loadConfig();
+const logger = createLogger('gateway', config.LOG_LEVEL);
+const shutdown = new Shutdown(logger);
+shutdown.installSignalHandlers();
+
+try {
+  const orm = await createOrm({ databaseUrl: config.DATABASE_URL, poolMax: config.DB_POOL_MAX, logger });
+  shutdown.defer('orm', () => orm.close(true));
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  shutdown.defer('redis', async () => void (await redis.quit()));
+  const redisSubscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  shutdown.defer('redis-subscriber', async () => void (await redisSubscriber.quit()));
+  const wakeupQueue = new Queue(QueueName.auditWakeup, { connection: redis, prefix: config.QUEUE_PREFIX });
+  shutdown.defer('audit-wakeup-queue', () => wakeupQueue.close());
+
+  const gateway = await createGatewayApp({
+    logger,
+    orm,
+    redis,
+    redisSubscriber,
+    wakeupQueue,
+    options: {
+      introspection: config.INTROSPECTION,
+      graphiql: config.GRAPHIQL,
+      sessionTtlS: config.SESSION_TTL_S,
+      credentialsKey: config.CREDENTIALS_KEY,
+      queuePrefix: config.QUEUE_PREFIX,
+      loginMaxFailures: config.LOGIN_MAX_FAILURES,
+      loginLockoutS: config.LOGIN_LOCKOUT_S,
+      loginIpLimit: config.LOGIN_IP_LIMIT,
+      loginIpWindowS: config.LOGIN_IP_WINDOW_S,
+      maxPageSize: config.MAX_PAGE_SIZE,
+      maxDepth: config.MAX_DEPTH,
+      maxCost: config.MAX_COST,
+      bodyLimit: config.BODY_LIMIT,
+      processMetrics: true,
+    },
+  });
+  shutdown.defer('http', () => gateway.stop());
+  const port = await gateway.listen(config.GATEWAY_PORT, config.GATEWAY_HOST);
+  logger.info({ url: `http://${config.GATEWAY_HOST}:${port}/graphql` }, 'gateway listening');
+} catch (err) {
+  logger.fatal({ err }, 'gateway failed to start');
+  await shutdown.shutdown('startup failure');
+  process.exit(1);
+}

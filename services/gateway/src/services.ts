@@ -1,0 +1,27 @@
+import type { Orm, Logger } from '@tenantgate/shared';
+import type { Authentication } from './auth/authentication.ts';
+import type { Authorization } from './auth/authorization.ts';
+import type { PortalAudit } from './data/portal-audit.ts';
+import type { ResourceRepository } from './data/resources.ts';
+import type { TaskRepository } from './data/tasks.ts';
+import type { AuditLogRepository } from './data/audit-log.ts';
+import type { AlertRepository } from './data/alerts.ts';
+import type { TenantRepository } from './data/tenants.ts';
+import type { AlertFeed } from './subscriptions/alert-feed.ts';
+
+/** The process-wide services the resolvers use; built once by createGatewayApp. */
+export interface GatewayServices {
+  orm: Orm;
+  logger: Logger;
+  authn: Authentication;
+  authz: Authorization;
+  audit: PortalAudit;
+  resources: ResourceRepository;
+  tasks: TaskRepository;
+  auditLog: AuditLogRepository;
+  alerts: AlertRepository;
+  tenants: TenantRepository;
+  alertFeed: AlertFeed;
+  maxPageSize: number;
+  credentialsKey: Buffer;
+}
