@@ -54,7 +54,7 @@ export class AccessConfig {
   readonly users = new Map<string, SimUser>();
   readonly tokens = new Map<string, SimToken>();
   readonly groups = new Map<string, SimGroup>();
-  /** Custom roles only; built-in roles live in builtin-roles.ts. */
+  /** Custom roles only; built-in roles come from @tenantgate/pve-access. */
   readonly customRoles = new Map<string, Set<string>>();
   /** path → member → role → propagate */
   readonly acl = new Map<string, Map<AclMember, Map<string, 0 | 1>>>();

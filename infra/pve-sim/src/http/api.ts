@@ -2,7 +2,7 @@
 // result shape (api-shapes.md, acl-semantics.md E3). Handlers return the `data` value (and
 // optionally `total`) or throw PveError.
 import { normalizeAclPath, isTokenId, isUserId, realmOf } from '../access/access-config.ts';
-import { BUILTIN_ROLES } from '../access/builtin-roles.ts';
+import { BUILTIN_ROLES } from '../access/permissions.ts';
 import type { ClusterState, PowerAction, SimGuest, SimNode } from '../model/cluster-state.ts';
 import { defaultTaskLog } from '../model/cluster-state.ts';
 import { runningTaskItem, type TaskListItem } from '../model/tasks.ts';
