@@ -82,7 +82,9 @@ async function runBatch(model: AccessModel, file: string): Promise<number> {
   try {
     await opened;
   } catch (err) {
-    throw new Error(`cannot read batch file '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new Error(`cannot read batch file '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      cause: err,
+    });
   }
   const seen = new Map<string, { error?: string }>();
   let failures = 0;

@@ -8,7 +8,9 @@ export async function loadUserCfg(file: string, pveVersion: string): Promise<Par
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read user.cfg '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new Error(`cannot read user.cfg '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      cause: err,
+    });
   }
   const result = parseUserCfg(text, { pveVersion });
   for (const w of result.warnings) process.stderr.write(`warning: ${file}: ${w}\n`);
