@@ -11,6 +11,8 @@ export interface ClientSettings {
   timeoutMs: number;
   retries: number;
   concurrency: number;
+  /** Refuse larger response bodies (the client's default is 64 MiB). */
+  maxResponseBytes?: number;
   logger?: Logger;
 }
 
@@ -24,6 +26,7 @@ export function pveClientFactory(settings: ClientSettings): PveClientFactory {
       timeoutMs: settings.timeoutMs,
       retries: settings.retries,
       concurrency: settings.concurrency,
+      ...(settings.maxResponseBytes ? { maxResponseBytes: settings.maxResponseBytes } : {}),
       ...(settings.logger ? { logger: settings.logger } : {}),
     });
 }

@@ -110,8 +110,8 @@ interface HealthRow {
   enabled: boolean;
   poll_interval_ms: number;
   source: string | null;
-  last_attempt_at: Date | null;
-  last_success_at: Date | null;
+  last_attempt_at: Date | string | null;
+  last_success_at: Date | string | null;
   last_error: string | null;
   last_error_code: string | null;
   consecutive_failures: number | null;
@@ -133,7 +133,10 @@ export async function readSyncHealth(
   );
   const out = new Map<string, ConnectionHealth>();
   const lag = (d: Date | null): number | null => (d ? Math.max(0, now - d.getTime()) : null);
-  for (const r of rows) {
+  // The raw driver returns timestamps as text.
+  const date = (v: Date | string | null): Date | null => (v === null ? null : new Date(v));
+  for (const raw of rows) {
+    const r = { ...raw, last_attempt_at: date(raw.last_attempt_at), last_success_at: date(raw.last_success_at) };
     let c = out.get(r.connection_id);
     if (!c) {
       c = {

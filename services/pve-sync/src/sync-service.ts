@@ -3,15 +3,8 @@
 // loop that keeps the schedulers in step with pve_connection.
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
-  AuditWakeupJob,
-  QueueName,
-  SyncPollJob,
-  jobId,
-  parseContract,
-  type Logger,
-  type Orm,
-} from '@tenantgate/shared';
+import { QueueName, SyncPollJob, jobId, parseContract, type Logger, type Orm } from '@tenantgate/shared';
+import { AuditWakeup } from './wakeup.ts';
 import type { PveClientFactory } from './client-factory.ts';
 import { ConnectionLock } from './connection-lock.ts';
 import { listConnections } from './connections.ts';
@@ -43,6 +36,7 @@ export class SyncService {
   readonly #lock: ConnectionLock;
   #pollQueue: Queue | undefined;
   #wakeupQueue: Queue | undefined;
+  #wakeupPublisher: AuditWakeup | undefined;
   #worker: Worker | undefined;
   #reconcileTimer: NodeJS.Timeout | undefined;
   #reconciling: Promise<void> | undefined;
@@ -65,6 +59,7 @@ export class SyncService {
     const { redis, queuePrefix } = this.#opts;
     this.#pollQueue = new Queue(QueueName.syncPoll, { connection: redis, prefix: queuePrefix });
     this.#wakeupQueue = new Queue(QueueName.auditWakeup, { connection: redis, prefix: queuePrefix });
+    this.#wakeupPublisher = new AuditWakeup(this.#wakeupQueue, this.#opts.logger);
     this.#worker = new Worker(QueueName.syncPoll, (job: Job) => this.#process(job), {
       connection: redis,
       prefix: queuePrefix,
@@ -155,24 +150,7 @@ export class SyncService {
   }
 
   async #wakeup(connectionId: string, source: string, inserted: number, commitKey: string): Promise<void> {
-    const queue = this.#wakeupQueue;
-    if (!queue) return;
-    try {
-      const data = parseContract('AuditWakeupJob', AuditWakeupJob, {
-        reason: `pve-sync:${source}`,
-        connectionId,
-        count: inserted,
-      });
-      // The inbox rows are committed; a lost wake-up only delays them until the auditor's sweep.
-      await queue.add('wakeup', data, {
-        // Deterministic: the same commit never wakes the auditor twice.
-        jobId: jobId('wake', connectionId, commitKey),
-        removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 1000 },
-      });
-    } catch (err) {
-      this.#opts.logger.warn({ err, connectionId }, 'enqueueing the audit wake-up failed');
-    }
+    await this.#wakeupPublisher?.publish(connectionId, source, inserted, commitKey);
   }
 
   #scheduleReconcile(): void {

@@ -41,4 +41,14 @@ describe('clusterLogWindow', () => {
     expect(w.fresh).toHaveLength(1);
     expect(w.marks.a).toEqual({ uid: 1, time: 5000 });
   });
+
+  it('detects that the ring turned over past the newest entry of the last poll', () => {
+    const last = { node: 'a', uid: 2, time: 1002 };
+    expect(clusterLogWindow(newestFirst(e('a', 2), e('a', 3)), { a: { uid: 2, time: 1002 } }, last).wrapped).toBe(
+      false,
+    );
+    const w = clusterLogWindow(newestFirst(e('a', 3), e('a', 4)), { a: { uid: 2, time: 1002 } }, last);
+    expect(w.wrapped).toBe(true);
+    expect(w.lastSeen).toEqual({ node: 'a', uid: 4, time: 1004 });
+  });
 });

@@ -19,6 +19,13 @@ export interface ClusterLogGap {
   time: number;
 }
 
+/** The newest entry of the last poll: if the next read no longer contains it, the ring turned over. */
+export interface LastSeen {
+  node: string;
+  uid: number;
+  time: number;
+}
+
 export interface ClusterLogWindow {
   /** New entries, oldest first. */
   fresh: ClusterLogEntry[];
@@ -26,9 +33,16 @@ export interface ClusterLogWindow {
   /** Nodes whose uid counter restarted (pmxcfs restart): losses there cannot be counted. */
   restarted: string[];
   marks: Record<string, NodeMark>;
+  /** The ring buffer no longer holds the newest entry of the last poll: entries of any node may be lost. */
+  wrapped: boolean;
+  lastSeen: LastSeen | null;
 }
 
-export function clusterLogWindow(newestFirst: ClusterLogEntry[], marks: Record<string, NodeMark>): ClusterLogWindow {
+export function clusterLogWindow(
+  newestFirst: ClusterLogEntry[],
+  marks: Record<string, NodeMark>,
+  lastSeen: LastSeen | null = null,
+): ClusterLogWindow {
   const byNode = new Map<string, ClusterLogEntry[]>();
   for (const e of newestFirst) {
     const list = byNode.get(e.node);
@@ -72,5 +86,16 @@ export function clusterLogWindow(newestFirst: ClusterLogEntry[], marks: Record<s
     next[node] = { uid: last.uid, time: last.time };
   }
   fresh.sort((a, b) => a.time - b.time || a.node.localeCompare(b.node) || a.uid - b.uid);
-  return { fresh, gaps, restarted, marks: next };
+  const wrapped =
+    lastSeen !== null &&
+    !newestFirst.some((e) => e.node === lastSeen.node && e.uid === lastSeen.uid && e.time === lastSeen.time);
+  const newest = newestFirst[0];
+  return {
+    fresh,
+    gaps,
+    restarted,
+    marks: next,
+    wrapped,
+    lastSeen: newest ? { node: newest.node, uid: newest.uid, time: newest.time } : lastSeen,
+  };
 }

@@ -15,7 +15,7 @@ import {
 } from '../events.ts';
 import { commitSources, cursorOf, loadCursors } from '../store.ts';
 import type { SourceContext, SourceOutcome } from '../source-context.ts';
-import { clusterLogWindow, type ClusterLogGap, type NodeMark } from './cluster-log-window.ts';
+import { clusterLogWindow, type ClusterLogGap, type LastSeen, type NodeMark } from './cluster-log-window.ts';
 
 export const CLUSTER_LOG_SOURCE = 'cluster-log';
 
@@ -61,7 +61,7 @@ export async function syncClusterLog(ctx: SourceContext): Promise<SourceOutcome>
   const entries = await ctx.api.clusterLog(ctx.settings.CLUSTER_LOG_MAX);
   const cursor = cursorOf(await loadCursors(ctx.em, ctx.connectionId, CLUSTER_LOG_SOURCE), CLUSTER_LOG_SOURCE);
   const marks = (cursor.nodes ?? {}) as Record<string, NodeMark>;
-  const window = clusterLogWindow(entries, marks);
+  const window = clusterLogWindow(entries, marks, (cursor.lastSeen ?? null) as LastSeen | null);
   const observed = ctx.now();
   const drafts: EventDraft[] = [];
   for (const e of window.fresh) {
@@ -69,13 +69,28 @@ export async function syncClusterLog(ctx: SourceContext): Promise<SourceOutcome>
     if (d) drafts.push(d);
   }
   for (const g of window.gaps) drafts.push(gapEvent(ctx.connectionId, CLUSTER_LOG_SOURCE, clusterGap(g)));
+  if (window.wrapped && window.gaps.length === 0 && cursor.lastSeen) {
+    // The ring turned over since the last poll: entries were lost, how many cannot be told.
+    const last = cursor.lastSeen as LastSeen;
+    drafts.push(
+      gapEvent(ctx.connectionId, CLUSTER_LOG_SOURCE, {
+        node: last.node,
+        key: `wrap-${last.uid}-${last.time}`,
+        at: observed.toISOString(),
+        payload: { reason: 'ring buffer wrapped past the last entry read', missing: null, lastSeen: last },
+      }),
+    );
+  }
   if (window.gaps.length > 0)
-    ctx.logger.warn({ connection: ctx.connectionName, gaps: window.gaps }, 'cluster log entries were lost');
+    ctx.logger.warn(
+      { connection: ctx.connectionName, gaps: window.gaps, wrapped: window.wrapped },
+      'cluster log entries were lost',
+    );
   const events: AuditSourceEvent[] = drafts.map((d) => buildEvent(d, observed));
   const { inserted, commitKey } = await commitSources(
     ctx.em,
     ctx.connectionId,
-    [{ source: CLUSTER_LOG_SOURCE, expected: cursor.v, next: { nodes: window.marks } }],
+    [{ source: CLUSTER_LOG_SOURCE, expected: cursor.v, next: { nodes: window.marks, lastSeen: window.lastSeen } }],
     events,
   );
   if (inserted > 0) await ctx.onCommitted(CLUSTER_LOG_SOURCE, inserted, commitKey);

@@ -128,13 +128,13 @@ async function syncTaskBatch(
   const runningRows = await sql.query<{
     upid: string;
     node: string;
-    starttime: Date;
+    starttime: string;
     type: string;
     task_id: string;
     pve_user: string;
     token_id: string | null;
   }>(
-    `SELECT upid, node, starttime, type, task_id, pve_user, token_id FROM pve_task
+    `SELECT upid, node, extract(epoch FROM starttime)::bigint AS starttime, type, task_id, pve_user, token_id FROM pve_task
       WHERE connection_id = $1 AND outcome = 'running' AND node = ANY($2::text[])`,
     [ctx.connectionId, batch],
   );
@@ -150,7 +150,7 @@ async function syncTaskBatch(
       const ended: TaskInfo[] = [];
       for (const row of runningRows) {
         if (row.node !== node || listedUpids.has(row.upid)) continue;
-        const starttime = Math.floor(row.starttime.getTime() / 1000);
+        const starttime = Number(row.starttime);
         const end = await followRunning(ctx.api, node, row.upid, starttime);
         if (!end) continue;
         ended.push({
