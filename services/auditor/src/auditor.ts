@@ -58,7 +58,14 @@ export class AuditorService {
     this.store = new AlertStore(clock);
     this.publisher = new AlertPublisher(deps.redis, deps.options.queuePrefix, logger);
     const engine = new AlertEngine(this.store, clock, logger);
-    this.processor = new InboxProcessor({ db: deps.db, writer: this.writer, engine, publisher: this.publisher, logger, batchSize: deps.options.batchSize });
+    this.processor = new InboxProcessor({
+      db: deps.db,
+      writer: this.writer,
+      engine,
+      publisher: this.publisher,
+      logger,
+      batchSize: deps.options.batchSize,
+    });
     this.monitors = new Monitors(deps.db, this.store, clock);
     this.#drain = new Drain('inbox', async () => (await this.processor.processBatch()).claimed > 0, logger);
   }
@@ -83,8 +90,12 @@ export class AuditorService {
     }
     // the sweeper drains whatever no wake-up announced (a flushed or unreachable Redis loses nothing)
     this.#tickers.push(new Ticker('sweep', options.sweepIntervalMs, async () => await this.#drain.kick(), logger));
-    this.#tickers.push(new Ticker('checkpoint', options.checkpointIntervalMs, async () => void (await this.checkpointNow()), logger));
-    this.#tickers.push(new Ticker('monitors', options.monitorIntervalMs, async () => void (await this.runMonitors()), logger));
+    this.#tickers.push(
+      new Ticker('checkpoint', options.checkpointIntervalMs, async () => void (await this.checkpointNow()), logger),
+    );
+    this.#tickers.push(
+      new Ticker('monitors', options.monitorIntervalMs, async () => void (await this.runMonitors()), logger),
+    );
     for (const t of this.#tickers) t.start();
     void this.#drain.kick();
     this.#ready = true;

@@ -1,5 +1,11 @@
 // Reads chains back in their hashed form, for the verifier and the exporter.
-import { PROVIDER_CHAIN_ID, type ChainRecord, type Checkpoint, type Detection, type Outcome } from '@tenantgate/audit-core';
+import {
+  PROVIDER_CHAIN_ID,
+  type ChainRecord,
+  type Checkpoint,
+  type Detection,
+  type Outcome,
+} from '@tenantgate/audit-core';
 import { isoSql, type Db, type Tx } from './db.ts';
 import { RECORD_SELECT } from './chain-writer.ts';
 
@@ -84,15 +90,20 @@ export function toChainRecord(r: RecordRow): ChainRecord {
 /** Accepts a tenant id, a tenant slug, or `provider`. */
 export async function resolveChainId(db: Queryable, tenant: string): Promise<string | null> {
   if (tenant === PROVIDER_CHAIN_ID) return PROVIDER_CHAIN_ID;
-  const res = await db.query<{ id: string }>(
-    `SELECT id FROM tenant WHERE slug = $1 OR id::text = $1 LIMIT 1`,
-    [tenant],
-  );
+  const res = await db.query<{ id: string }>(`SELECT id FROM tenant WHERE slug = $1 OR id::text = $1 LIMIT 1`, [
+    tenant,
+  ]);
   return res.rows[0]?.id ?? null;
 }
 
 export async function listChains(db: Queryable, chainId?: string): Promise<ChainInfo[]> {
-  const res = await db.query<{ chain_id: string; tenant_id: string | null; head_seq: string; head_hash: Buffer; pruned_through_seq: string }>(
+  const res = await db.query<{
+    chain_id: string;
+    tenant_id: string | null;
+    head_seq: string;
+    head_hash: Buffer;
+    pruned_through_seq: string;
+  }>(
     `SELECT chain_id, tenant_id, head_seq, head_hash, pruned_through_seq FROM audit_chain ${chainId ? 'WHERE chain_id = $1' : ''} ORDER BY chain_id`,
     chainId ? [chainId] : [],
   );
@@ -105,8 +116,20 @@ export async function listChains(db: Queryable, chainId?: string): Promise<Chain
   }));
 }
 
-export async function readCheckpoints(db: Queryable, chainId: string, tenantId: string | null, range?: { fromSeq: number; toSeq: number }): Promise<Checkpoint[]> {
-  const res = await db.query<{ seq: string; head_hash: Buffer; created_at: string; prev_signature: Buffer | null; key_id: string; signature: Buffer }>(
+export async function readCheckpoints(
+  db: Queryable,
+  chainId: string,
+  tenantId: string | null,
+  range?: { fromSeq: number; toSeq: number },
+): Promise<Checkpoint[]> {
+  const res = await db.query<{
+    seq: string;
+    head_hash: Buffer;
+    created_at: string;
+    prev_signature: Buffer | null;
+    key_id: string;
+    signature: Buffer;
+  }>(
     `SELECT seq, head_hash, ${isoSql('created_at')} AS created_at, prev_signature, key_id, signature FROM audit_checkpoint
      WHERE chain_id = $1 ${range ? 'AND seq BETWEEN $2 AND $3' : ''} ORDER BY seq`,
     range ? [chainId, range.fromSeq, range.toSeq] : [chainId],
@@ -124,7 +147,13 @@ export async function readCheckpoints(db: Queryable, chainId: string, tenantId: 
 }
 
 /** Streams records of a chain in seq order, in pages (keyset pagination on the primary key). */
-export async function* readRecords(db: Queryable, chainId: string, fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER, pageSize = 5000): AsyncGenerator<ChainRecord> {
+export async function* readRecords(
+  db: Queryable,
+  chainId: string,
+  fromSeq = 1,
+  toSeq = Number.MAX_SAFE_INTEGER,
+  pageSize = 5000,
+): AsyncGenerator<ChainRecord> {
   let after = fromSeq - 1;
   for (;;) {
     const res = await db.query<RecordRow>(

@@ -1,7 +1,15 @@
 // Appends records to per-tenant hash chains. Every append happens under a row lock on the chain
 // head (audit_chain FOR UPDATE), so seq is gapless and commit order equals seq order, also with
 // several auditor processes. Checkpoints are signed under the same lock.
-import { GENESIS_HASH, payloadDigest, recordHash, signCheckpoint, type Checkpoint, type RecordCore, type SigningKey } from '@tenantgate/audit-core';
+import {
+  GENESIS_HASH,
+  payloadDigest,
+  recordHash,
+  signCheckpoint,
+  type Checkpoint,
+  type RecordCore,
+  type SigningKey,
+} from '@tenantgate/audit-core';
 import { isoSql, type Tx } from './db.ts';
 import type { Clock } from './alerts/types.ts';
 
@@ -73,7 +81,11 @@ export class ChainWriter {
    * Appends entries (in order) to their locked chains. Entries whose dedup key a chain already
    * holds are skipped (at-least-once delivery). Signs a checkpoint when one is due by count.
    */
-  async append(tx: Tx, heads: Map<string, ChainHead>, entries: ReadonlyArray<{ chainId: string; record: NewRecord }>): Promise<AppendedRecord[]> {
+  async append(
+    tx: Tx,
+    heads: Map<string, ChainHead>,
+    entries: ReadonlyArray<{ chainId: string; record: NewRecord }>,
+  ): Promise<AppendedRecord[]> {
     if (entries.length === 0) return [];
     const existing = await tx.query<{ chain_id: string; dedup_key: string }>(
       `SELECT r.chain_id, r.dedup_key FROM audit_record r
@@ -82,7 +94,8 @@ export class ChainWriter {
     );
     const seen = new Set(existing.rows.map((r) => `${r.chain_id}\u0000${r.dedup_key}`));
     const recordedAt = this.clock.now().toISOString();
-    const rows: Array<{ head: ChainHead; rec: NewRecord; seq: number; digest: Buffer; prev: Buffer; hash: Buffer }> = [];
+    const rows: Array<{ head: ChainHead; rec: NewRecord; seq: number; digest: Buffer; prev: Buffer; hash: Buffer }> =
+      [];
     for (const { chainId, record } of entries) {
       const k = `${chainId}\u0000${record.dedupKey}`;
       if (seen.has(k)) continue;
@@ -91,7 +104,14 @@ export class ChainWriter {
       if (!head) throw new Error(`chain ${chainId} is not locked`);
       const seq = head.headSeq + 1;
       const digest = payloadDigest(record.payload);
-      const core: RecordCore = { ...record, chainId, tenantId: head.tenantId, seq, recordedAt, payloadDigest: digest.toString('hex') };
+      const core: RecordCore = {
+        ...record,
+        chainId,
+        tenantId: head.tenantId,
+        seq,
+        recordedAt,
+        payloadDigest: digest.toString('hex'),
+      };
       const hash = recordHash(head.headHash, core);
       rows.push({ head, rec: record, seq, digest, prev: head.headHash, hash });
       head.headSeq = seq;
@@ -168,12 +188,10 @@ export class ChainWriter {
       `INSERT INTO audit_checkpoint (chain_id, seq, head_hash, created_at, prev_signature, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [cp.chainId, cp.seq, head.headHash, cp.createdAt, head.checkpointSignature, cp.keyId, signature],
     );
-    await tx.query(`UPDATE audit_chain SET checkpoint_seq = $2, checkpoint_at = $3, checkpoint_signature = $4 WHERE chain_id = $1`, [
-      cp.chainId,
-      cp.seq,
-      cp.createdAt,
-      signature,
-    ]);
+    await tx.query(
+      `UPDATE audit_chain SET checkpoint_seq = $2, checkpoint_at = $3, checkpoint_signature = $4 WHERE chain_id = $1`,
+      [cp.chainId, cp.seq, cp.createdAt, signature],
+    );
     head.checkpointSeq = cp.seq;
     head.checkpointSignature = signature;
     return cp;

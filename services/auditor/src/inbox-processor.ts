@@ -69,16 +69,20 @@ export class InboxProcessor {
     });
     const heads = await writer.lockChains(tx, chains);
     const appended = await writer.append(tx, heads, entries);
-    await tx.query(`UPDATE audit_inbox SET processed_at = now(), attempts = attempts + 1, last_error = NULL WHERE dedup_key = ANY($1::text[])`, [
-      claimed.rows.map((r) => r.dedup_key),
-    ]);
+    await tx.query(
+      `UPDATE audit_inbox SET processed_at = now(), attempts = attempts + 1, last_error = NULL WHERE dedup_key = ANY($1::text[])`,
+      [claimed.rows.map((r) => r.dedup_key)],
+    );
     const byDedup = new Map(parsed.map((p) => [p.row.dedup_key, p]));
     const tags = await guestTags(tx, appended, byDedup);
     const notifications = await engine.evaluate(
       tx,
       appended.map((a) => toRuleEvent(a, byDedup.get(a.dedupKey)?.event ?? null, tags)),
     );
-    return { result: { claimed: claimed.rows.length, appended: appended.length, notifications: notifications.length }, notifications };
+    return {
+      result: { claimed: claimed.rows.length, appended: appended.length, notifications: notifications.length },
+      notifications,
+    };
   }
 
   /** Contract violations are not dropped: they become provider-chain records holding the raw event. */
@@ -86,7 +90,10 @@ export class InboxProcessor {
     const res = AuditSourceEvent.safeParse(row.event);
     if (!res.success) {
       const issues = res.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-      this.deps.logger.warn({ dedupKey: row.dedup_key, issues }, 'inbox event violates its contract; chained as audit.invalid_event');
+      this.deps.logger.warn(
+        { dedupKey: row.dedup_key, issues },
+        'inbox event violates its contract; chained as audit.invalid_event',
+      );
       return {
         row,
         event: null,
@@ -187,7 +194,8 @@ export async function attribute(tx: Tx, parsed: readonly Parsed[]): Promise<Arra
        FROM unnest($1::int[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::bool[], $7::timestamptz[]) AS t(i, c, v, p, pp, hp, a)`,
       [idx, conn, vmid, pool, prevPool, hasPrev, at],
     );
-    for (const r of res.rows) owners.set(r.i, [...new Set([r.prev_owner, r.owner].filter((x): x is string => x !== null))]);
+    for (const r of res.rows)
+      owners.set(r.i, [...new Set([r.prev_owner, r.owner].filter((x): x is string => x !== null))]);
   }
   return parsed.map((p, i) => {
     const e = p.event;
@@ -200,7 +208,11 @@ export async function attribute(tx: Tx, parsed: readonly Parsed[]): Promise<Arra
   });
 }
 
-async function guestTags(tx: Tx, appended: readonly AppendedRecord[], byDedup: Map<string, Parsed>): Promise<Map<string, string[]>> {
+async function guestTags(
+  tx: Tx,
+  appended: readonly AppendedRecord[],
+  byDedup: Map<string, Parsed>,
+): Promise<Map<string, string[]>> {
   const keys = new Map<string, [string, number]>();
   for (const a of appended) {
     const vmid = byDedup.get(a.dedupKey)?.event?.guest?.vmid;

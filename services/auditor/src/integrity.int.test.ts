@@ -31,13 +31,19 @@ afterAll(async () => await env.close());
 /** A fresh chain of 20 records (checkpoints at 5, 10, 15, 20) for each test. */
 beforeEach(async () => {
   await env.db.query(`SET session_replication_role = replica`);
-  await env.db.query(`DELETE FROM audit_record; DELETE FROM audit_checkpoint; DELETE FROM alert_event; DELETE FROM alert; DELETE FROM audit_chain; DELETE FROM audit_inbox`);
+  await env.db.query(
+    `DELETE FROM audit_record; DELETE FROM audit_checkpoint; DELETE FROM alert_event; DELETE FROM alert; DELETE FROM audit_chain; DELETE FROM audit_inbox`,
+  );
   await env.db.query(`SET session_replication_role = origin`);
   const base = Date.parse('2026-11-10T00:00:00.000Z');
   await insertEvents(
     env.db,
     Array.from({ length: 20 }, (_, i) =>
-      event({ connectionId: conn, occurredAt: new Date(base + i * 60_000).toISOString(), payload: { i, secret: `card-${i}` } }),
+      event({
+        connectionId: conn,
+        occurredAt: new Date(base + i * 60_000).toISOString(),
+        payload: { i, secret: `card-${i}` },
+      }),
     ),
   );
   await svc.drainNow();
@@ -70,7 +76,9 @@ describe('insert-only enforcement (SQL level)', () => {
     try {
       await c.query('BEGIN');
       await c.query(`SELECT set_config('tenantgate.audit_redaction', 'on', true)`);
-      await expect(c.query(`UPDATE audit_record SET action = 'x.y', payload = NULL WHERE seq = 1`)).rejects.toThrow(/insert-only/);
+      await expect(c.query(`UPDATE audit_record SET action = 'x.y', payload = NULL WHERE seq = 1`)).rejects.toThrow(
+        /insert-only/,
+      );
       await c.query('ROLLBACK');
     } finally {
       c.release();
@@ -89,7 +97,9 @@ describe('tamper classes', () => {
   });
 
   it('edited payload', async () => {
-    await tamper(`UPDATE audit_record SET payload = '{"i": 7, "secret": "changed"}' WHERE chain_id = $1 AND seq = 8`, [tenant]);
+    await tamper(`UPDATE audit_record SET payload = '{"i": 7, "secret": "changed"}' WHERE chain_id = $1 AND seq = 8`, [
+      tenant,
+    ]);
     expect(await codes()).toEqual(['PAYLOAD_DIGEST_MISMATCH']);
   });
 
@@ -122,12 +132,18 @@ describe('tamper classes', () => {
 
   it('truncation before the last checkpoint', async () => {
     await tamper(`DELETE FROM audit_record WHERE chain_id = $1 AND seq > 12`, [tenant]);
-    await tamper(`UPDATE audit_chain SET head_seq = 12, head_hash = (SELECT record_hash FROM audit_record WHERE chain_id = $1 AND seq = 12) WHERE chain_id = $1`, [tenant]);
+    await tamper(
+      `UPDATE audit_chain SET head_seq = 12, head_hash = (SELECT record_hash FROM audit_record WHERE chain_id = $1 AND seq = 12) WHERE chain_id = $1`,
+      [tenant],
+    );
     expect(await codes()).toEqual(['CHAIN_TRUNCATED']);
   });
 
   it('forged checkpoint', async () => {
-    await tamper(`UPDATE audit_checkpoint SET head_hash = (SELECT record_hash FROM audit_record WHERE chain_id = $1 AND seq = 11) , seq = 11 WHERE chain_id = $1 AND seq = 10`, [tenant]);
+    await tamper(
+      `UPDATE audit_checkpoint SET head_hash = (SELECT record_hash FROM audit_record WHERE chain_id = $1 AND seq = 11) , seq = 11 WHERE chain_id = $1 AND seq = 10`,
+      [tenant],
+    );
     expect(await codes()).toEqual(expect.arrayContaining(['CHECKPOINT_SIGNATURE_INVALID']));
     // re-signed with a key the verifier does not trust
     const [r] = await verifyChains(env.db, { chainId: tenant, publicKeys: [testSigningKey().publicKey] });
@@ -154,14 +170,20 @@ describe('tamper classes', () => {
 describe('redaction and retention', () => {
   it('redacts a payload without breaking the chain, and audits it', async () => {
     expect(await redactRecord(env.db, { chainId: tenant, seq: 4, reason: 'GDPR request 17', actor: null })).toBe(true);
-    const r = await env.db.query<{ payload: unknown; redacted_at: Date | null }>(`SELECT payload, redacted_at FROM audit_record WHERE chain_id = $1 AND seq = 4`, [tenant]);
+    const r = await env.db.query<{ payload: unknown; redacted_at: Date | null }>(
+      `SELECT payload, redacted_at FROM audit_record WHERE chain_id = $1 AND seq = 4`,
+      [tenant],
+    );
     expect(r.rows[0]!.payload).toBeNull();
     expect(r.rows[0]!.redacted_at).not.toBeNull();
     await svc.drainNow();
     const [report] = await verifyChains(env.db, { chainId: tenant, publicKeys: [env.key.publicKey] });
     expect(report!.findings).toEqual([]);
     expect(report!.redactedRecords).toBe(1);
-    const audit = await env.db.query(`SELECT payload FROM audit_record WHERE chain_id = $1 AND action = 'audit.payload_redacted'`, [tenant]);
+    const audit = await env.db.query(
+      `SELECT payload FROM audit_record WHERE chain_id = $1 AND action = 'audit.payload_redacted'`,
+      [tenant],
+    );
     expect(audit.rows[0]!.payload).toMatchObject({ seq: 4, reason: 'GDPR request 17' });
   });
 
@@ -174,7 +196,10 @@ describe('redaction and retention', () => {
     const [report] = await verifyChains(env.db, { chainId: tenant, publicKeys: [env.key.publicKey] });
     expect(report!.findings).toEqual([]);
     expect(report!.firstSeq).toBe(21);
-    const audit = await env.db.query(`SELECT payload FROM audit_record WHERE chain_id = $1 AND action = 'audit.retention_pruned'`, [tenant]);
+    const audit = await env.db.query(
+      `SELECT payload FROM audit_record WHERE chain_id = $1 AND action = 'audit.retention_pruned'`,
+      [tenant],
+    );
     expect(audit.rows[0]!.payload).toMatchObject({ throughSeq: 20, deleted: 20 });
   });
 
@@ -183,7 +208,9 @@ describe('redaction and retention', () => {
     await svc.drainNow(); // 22 records, checkpoint at 20
     const res = await pruneChain(env.db, { chainId: tenant, before: new Date(Date.now() + 60_000), actor: null });
     expect(res.prunedThroughSeq).toBe(20);
-    const left = await env.db.query<{ seq: string }>(`SELECT seq FROM audit_record WHERE chain_id = $1 ORDER BY seq`, [tenant]);
+    const left = await env.db.query<{ seq: string }>(`SELECT seq FROM audit_record WHERE chain_id = $1 ORDER BY seq`, [
+      tenant,
+    ]);
     expect(left.rows.map((r) => Number(r.seq))).toEqual([21, 22]);
   });
 });
@@ -212,7 +239,9 @@ describe('compliance export', () => {
       expect(bad.ok).toBe(false);
     }
     await svc.drainNow();
-    const logged = await env.db.query(`SELECT 1 FROM audit_record WHERE chain_id = $1 AND action = 'audit.exported'`, [tenant]);
+    const logged = await env.db.query(`SELECT 1 FROM audit_record WHERE chain_id = $1 AND action = 'audit.exported'`, [
+      tenant,
+    ]);
     expect(logged.rowCount).toBe(1);
   });
 });

@@ -7,7 +7,14 @@ import { AppError } from '@tenantgate/shared';
 import { inTransaction, type Db, type Tx } from './db.ts';
 import { insertInboxEvent } from './inbox-writer.ts';
 
-async function selfAudit(tx: Tx, tenantId: string | null, chainId: string, action: string, actor: string | null, payload: Record<string, unknown>): Promise<void> {
+async function selfAudit(
+  tx: Tx,
+  tenantId: string | null,
+  chainId: string,
+  action: string,
+  actor: string | null,
+  payload: Record<string, unknown>,
+): Promise<void> {
   const now = new Date().toISOString();
   await insertInboxEvent(tx, {
     eventId: randomUUID(),
@@ -28,7 +35,10 @@ async function selfAudit(tx: Tx, tenantId: string | null, chainId: string, actio
 }
 
 /** Removes a record's payload; its digest (and so the chain) stays intact. */
-export async function redactRecord(db: Db, o: { chainId: string; seq: number; reason: string; actor: string | null }): Promise<boolean> {
+export async function redactRecord(
+  db: Db,
+  o: { chainId: string; seq: number; reason: string; actor: string | null },
+): Promise<boolean> {
   if (o.reason.trim() === '') throw AppError.badInput('a redaction needs a reason');
   return await inTransaction(db, async (tx) => {
     await tx.query(`SELECT set_config('tenantgate.audit_redaction', 'on', true)`);
@@ -39,7 +49,11 @@ export async function redactRecord(db: Db, o: { chainId: string; seq: number; re
     await tx.query(`SELECT set_config('tenantgate.audit_redaction', 'off', true)`);
     const row = res.rows[0];
     if (!row) return false;
-    await selfAudit(tx, row.tenant_id, o.chainId, 'audit.payload_redacted', o.actor, { chainId: o.chainId, seq: o.seq, reason: o.reason });
+    await selfAudit(tx, row.tenant_id, o.chainId, 'audit.payload_redacted', o.actor, {
+      chainId: o.chainId,
+      seq: o.seq,
+      reason: o.reason,
+    });
     return true;
   });
 }
@@ -53,7 +67,10 @@ export interface PruneResult {
  * Deletes records recorded before `before`, but only whole ranges ending at a signed checkpoint:
  * the chain then starts right after that checkpoint, which anchors it.
  */
-export async function pruneChain(db: Db, o: { chainId: string; before: Date; actor: string | null }): Promise<PruneResult> {
+export async function pruneChain(
+  db: Db,
+  o: { chainId: string; before: Date; actor: string | null },
+): Promise<PruneResult> {
   return await inTransaction(db, async (tx) => {
     const chain = await tx.query<{ tenant_id: string | null; pruned: string; head: string }>(
       `SELECT tenant_id, pruned_through_seq AS pruned, head_seq AS head FROM audit_chain WHERE chain_id = $1 FOR UPDATE`,
@@ -70,7 +87,11 @@ export async function pruneChain(db: Db, o: { chainId: string; before: Date; act
     const through = target.rows[0]?.seq ? Number(target.rows[0].seq) : null;
     if (through === null) return { prunedThroughSeq: pruned, deleted: 0 };
     await tx.query(`SELECT set_config('tenantgate.audit_retention', 'on', true)`);
-    const del = await tx.query(`DELETE FROM audit_record WHERE chain_id = $1 AND seq > $2 AND seq <= $3`, [o.chainId, pruned, through]);
+    const del = await tx.query(`DELETE FROM audit_record WHERE chain_id = $1 AND seq > $2 AND seq <= $3`, [
+      o.chainId,
+      pruned,
+      through,
+    ]);
     await tx.query(`SELECT set_config('tenantgate.audit_retention', 'off', true)`);
     await tx.query(`UPDATE audit_chain SET pruned_through_seq = $2 WHERE chain_id = $1`, [o.chainId, through]);
     const deleted = del.rowCount ?? 0;

@@ -67,7 +67,13 @@ export class Monitors {
 
   async #syncLag(tx: Tx, rule: MonitorRule): Promise<AlertNotification[]> {
     const factor = Number(rule.params['factor'] ?? 3);
-    const res = await tx.query<{ id: string; name: string; poll_interval_ms: number; last_success: string | null; created: string }>(
+    const res = await tx.query<{
+      id: string;
+      name: string;
+      poll_interval_ms: number;
+      last_success: string | null;
+      created: string;
+    }>(
       `SELECT c.id, c.name, c.poll_interval_ms, ${isoSql('max(s.last_success_at)')} AS last_success, ${isoSql('c.created_at')} AS created
        FROM pve_connection c LEFT JOIN sync_cursor s ON s.connection_id = c.id
        WHERE c.enabled GROUP BY c.id ORDER BY c.id`,

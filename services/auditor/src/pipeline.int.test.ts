@@ -24,7 +24,10 @@ beforeAll(async () => {
 afterAll(async () => await env.close());
 
 async function chainOf(dedupKey: string): Promise<string[]> {
-  const r = await env.db.query<{ chain_id: string }>(`SELECT chain_id FROM audit_record WHERE dedup_key = $1 ORDER BY chain_id`, [dedupKey]);
+  const r = await env.db.query<{ chain_id: string }>(
+    `SELECT chain_id FROM audit_record WHERE dedup_key = $1 ORDER BY chain_id`,
+    [dedupKey],
+  );
   return r.rows.map((x) => x.chain_id);
 }
 
@@ -36,7 +39,12 @@ describe('attribution', () => {
       pooled: event({ connectionId: conn, guest: { vmid: 200, pool: 'gx' } }),
       oldConn: event({ connectionId: conn, guest: { vmid: 300 }, occurredAt: '2026-10-15T00:00:00.000Z' }), // connection assignment then
       unassigned: event({ connectionId: conn, guest: { vmid: 300 }, occurredAt: '2026-11-15T00:00:00.000Z' }),
-      moved: event({ connectionId: conn, action: 'guest.moved', guest: { vmid: 400, pool: 'gx', previousPool: null }, occurredAt: '2026-10-20T00:00:00.000Z' }),
+      moved: event({
+        connectionId: conn,
+        action: 'guest.moved',
+        guest: { vmid: 400, pool: 'gx', previousPool: null },
+        occurredAt: '2026-10-20T00:00:00.000Z',
+      }),
       explicit: event({ source: 'portal', tenantIds: [t1, t2], action: 'assignment.guest_moved' }),
       foreignTenant: event({ source: 'portal', tenantIds: ['00000000-0000-4000-8000-000000000999'] }),
       noConnection: event({ category: 'auth', action: 'auth.login' }),
@@ -60,7 +68,9 @@ describe('attribution', () => {
       `INSERT INTO audit_inbox (dedup_key, event_id, source, occurred_at, event) VALUES ('bad:1', gen_random_uuid(), 'pve.task', now(), '{"action":"NOT VALID"}')`,
     );
     await env.newService().drainNow();
-    const r = await env.db.query<{ chain_id: string; action: string }>(`SELECT chain_id, action FROM audit_record WHERE dedup_key = 'bad:1'`);
+    const r = await env.db.query<{ chain_id: string; action: string }>(
+      `SELECT chain_id, action FROM audit_record WHERE dedup_key = 'bad:1'`,
+    );
     expect(r.rows).toEqual([{ chain_id: PROVIDER_CHAIN_ID, action: 'audit.invalid_event' }]);
   });
 });
@@ -83,10 +93,14 @@ describe('chain append', () => {
       const ormPool = await poolOf(orm);
       const a = env.newService({ batchSize: 50 });
       const b = env.newService({ batchSize: 50, pool: ormPool });
-      const events = Array.from({ length: 1200 }, (_, i) => event({ connectionId: conn, guest: { vmid: [100, 200, 300, 500][i % 4]!, pool: i % 4 === 1 ? 'gx' : null } }));
+      const events = Array.from({ length: 1200 }, (_, i) =>
+        event({ connectionId: conn, guest: { vmid: [100, 200, 300, 500][i % 4]!, pool: i % 4 === 1 ? 'gx' : null } }),
+      );
       await insertEvents(env.db, events);
       await Promise.all([a.drainNow(), b.drainNow(), a.drainNow(), b.drainNow()]);
-      const dup = await env.db.query(`SELECT dedup_key FROM audit_record GROUP BY chain_id, dedup_key HAVING count(*) > 1`);
+      const dup = await env.db.query(
+        `SELECT dedup_key FROM audit_record GROUP BY chain_id, dedup_key HAVING count(*) > 1`,
+      );
       expect(dup.rowCount).toBe(0);
       const gaps = await env.db.query<{ chain_id: string; n: string; mx: string; head: string }>(
         `SELECT r.chain_id, count(*) AS n, max(seq) AS mx, c.head_seq AS head FROM audit_record r JOIN audit_chain c USING (chain_id) GROUP BY r.chain_id, c.head_seq`,
@@ -95,7 +109,9 @@ describe('chain append', () => {
         expect(Number(g.n)).toBe(Number(g.mx));
         expect(g.head).toBe(g.mx);
       }
-      const n = await env.db.query(`SELECT 1 FROM audit_record WHERE dedup_key = ANY($1::text[])`, [events.map((e) => e.dedupKey)]);
+      const n = await env.db.query(`SELECT 1 FROM audit_record WHERE dedup_key = ANY($1::text[])`, [
+        events.map((e) => e.dedupKey),
+      ]);
       expect(n.rowCount).toBe(1200);
       const reports = await verifyChains(env.db, { publicKeys: [env.key.publicKey] });
       expect(reports.every((r) => r.ok)).toBe(true);
@@ -106,13 +122,22 @@ describe('chain append', () => {
 
   it('signs a checkpoint every N records and on the interval', async () => {
     const s = env.newService({ checkpointEveryRecords: 10, batchSize: 5 });
-    await insertEvents(env.db, Array.from({ length: 25 }, () => event({ connectionId: conn, guest: { vmid: 200, pool: 'gx' } })));
+    await insertEvents(
+      env.db,
+      Array.from({ length: 25 }, () => event({ connectionId: conn, guest: { vmid: 200, pool: 'gx' } })),
+    );
     await s.drainNow();
-    const before = await env.db.query<{ seq: string }>(`SELECT seq FROM audit_checkpoint WHERE chain_id = $1 ORDER BY seq`, [t2]);
+    const before = await env.db.query<{ seq: string }>(
+      `SELECT seq FROM audit_checkpoint WHERE chain_id = $1 ORDER BY seq`,
+      [t2],
+    );
     expect(before.rowCount).toBeGreaterThanOrEqual(2);
     const n = await s.checkpointNow(0);
     expect(n).toBeGreaterThanOrEqual(1);
-    const head = await env.db.query<{ head_seq: string; checkpoint_seq: string }>(`SELECT head_seq, checkpoint_seq FROM audit_chain WHERE chain_id = $1`, [t2]);
+    const head = await env.db.query<{ head_seq: string; checkpoint_seq: string }>(
+      `SELECT head_seq, checkpoint_seq FROM audit_chain WHERE chain_id = $1`,
+      [t2],
+    );
     expect(head.rows[0]!.checkpoint_seq).toBe(head.rows[0]!.head_seq);
     const [report] = await verifyChains(env.db, { chainId: t2, publicKeys: [env.key.publicKey] });
     expect(report!.ok).toBe(true);
@@ -130,7 +155,8 @@ describe('delivery', () => {
     const queue = new Queue(QueueName.auditWakeup, { connection: conn2, prefix: env.prefix });
     try {
       await queue.add('wakeup', { reason: 'test', connectionId: null, count: 1 }, { jobId: jobId('test', e.eventId) });
-      for (let i = 0; i < 200 && (await chainOf(e.dedupKey)).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 200 && (await chainOf(e.dedupKey)).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 25));
       expect(await chainOf(e.dedupKey)).toEqual([t1]);
     } finally {
       await queue.close();
@@ -146,7 +172,8 @@ describe('delivery', () => {
       await new Promise((r) => setTimeout(r, 30));
       const e = event({ connectionId: conn, guest: { vmid: 100 } });
       await insertEvents(env.db, [e]);
-      for (let i = 0; i < 200 && (await chainOf(e.dedupKey)).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 200 && (await chainOf(e.dedupKey)).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 25));
       expect(await chainOf(e.dedupKey)).toEqual([t1]);
     } finally {
       await s.stop();

@@ -39,6 +39,8 @@ export interface Env {
 export async function setupEnv(label: string): Promise<Env> {
   const database = await createTestDatabase(label);
   const db = new pg.Pool({ connectionString: database.url, max: 8 });
+  // DROP DATABASE ... WITH (FORCE) at the end terminates idle connections: expected, not a failure
+  db.on('error', () => {});
   const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
   const prefix = uniquePrefix(label);
   const key = testSigningKey();
@@ -128,16 +130,30 @@ export async function fixture(db: Db, slugs: string[]): Promise<{ tenants: strin
   return { tenants, connectionId: c.rows[0]!.id };
 }
 
-export async function assign(db: Db, a: { tenantId: string; connectionId: string; kind: 'guest' | 'pool' | 'connection'; vmid?: number; pool?: string; from?: string; to?: string }): Promise<void> {
-  await db.query(`INSERT INTO assignment (tenant_id, connection_id, kind, vmid, pool, valid_from, valid_to) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-    a.tenantId,
-    a.connectionId,
-    a.kind,
-    a.vmid ?? null,
-    a.pool ?? null,
-    a.from ?? '2020-01-01T00:00:00Z',
-    a.to ?? null,
-  ]);
+export async function assign(
+  db: Db,
+  a: {
+    tenantId: string;
+    connectionId: string;
+    kind: 'guest' | 'pool' | 'connection';
+    vmid?: number;
+    pool?: string;
+    from?: string;
+    to?: string;
+  },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO assignment (tenant_id, connection_id, kind, vmid, pool, valid_from, valid_to) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      a.tenantId,
+      a.connectionId,
+      a.kind,
+      a.vmid ?? null,
+      a.pool ?? null,
+      a.from ?? '2020-01-01T00:00:00Z',
+      a.to ?? null,
+    ],
+  );
 }
 
 export { uniquePrefix };

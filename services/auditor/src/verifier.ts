@@ -58,4 +58,3 @@ export async function verifyChains(db: Db, options: VerifyOptions): Promise<Veri
   }
   return reports;
 }
-

@@ -54,11 +54,17 @@ export class AlertEngine {
     const stateKeys = new Map<string, { ruleId: string; chainId: string; key: string }>();
     for (const w of work) {
       if (w.key === 'stateless') continue;
-      stateKeys.set(stateId(w.rule.row.id, w.event.chainId, w.key), { ruleId: w.rule.row.id, chainId: w.event.chainId, key: w.key });
+      stateKeys.set(stateId(w.rule.row.id, w.event.chainId, w.key), {
+        ruleId: w.rule.row.id,
+        chainId: w.event.chainId,
+        key: w.key,
+      });
     }
     const states = new Map<string, unknown>();
     if (stateKeys.size > 0) {
-      const ks = [...stateKeys.values()].sort((a, b) => (stateId(a.ruleId, a.chainId, a.key) < stateId(b.ruleId, b.chainId, b.key) ? -1 : 1));
+      const ks = [...stateKeys.values()].sort((a, b) =>
+        stateId(a.ruleId, a.chainId, a.key) < stateId(b.ruleId, b.chainId, b.key) ? -1 : 1,
+      );
       const cols = [ks.map((k) => k.ruleId), ks.map((k) => k.chainId), ks.map((k) => k.key)];
       await tx.query(
         `INSERT INTO alert_rule_state (rule_id, chain_id, state_key, state)
@@ -74,6 +80,13 @@ export class AlertEngine {
       );
       for (const r of res.rows) states.set(stateId(r.rule_id, r.chain_id, r.state_key), r.state);
     }
+    // open alerts of these rules: resolve signals for keys without an open alert cost no query
+    const ruleIds = [...new Set(work.map((w) => w.rule.row.id))];
+    const openRes = await tx.query<{ rule_id: string; tenant_id: string | null; dedup_key: string }>(
+      `SELECT rule_id, tenant_id, dedup_key FROM alert WHERE state <> 'resolved' AND rule_id = ANY($1::uuid[])`,
+      [ruleIds],
+    );
+    const open = new Set(openRes.rows.map((r) => openId(r.rule_id, r.tenant_id, r.dedup_key)));
     // 3. evaluate in event order, then apply the signals
     const touched = new Set<string>();
     const out: AlertNotification[] = [];
@@ -98,12 +111,21 @@ export class AlertEngine {
       }
       const ref = { id: rule.row.id, code: rule.row.code, forSeconds: rule.forSeconds };
       for (const s of signals) {
-        if (s.type === 'fire') out.push(...(await this.store.fire(tx, ref, event.tenantId, s, new Date(event.occurredAt))));
-        else out.push(...(await this.store.resolve(tx, ref, event.tenantId, s.dedupKey, s.note ?? null)));
+        const oid = openId(rule.row.id, event.tenantId, s.dedupKey);
+        if (s.type === 'fire') {
+          out.push(...(await this.store.fire(tx, ref, event.tenantId, s, new Date(event.occurredAt))));
+          open.add(oid);
+        } else if (open.has(oid)) {
+          out.push(...(await this.store.resolve(tx, ref, event.tenantId, s.dedupKey, s.note ?? null)));
+          open.delete(oid);
+        }
       }
     }
     if (touched.size > 0) {
-      const ks = [...touched].map((sid) => ({ ...stateKeys.get(sid)!, state: JSON.stringify(states.get(sid) ?? null) }));
+      const ks = [...touched].map((sid) => ({
+        ...stateKeys.get(sid)!,
+        state: JSON.stringify(states.get(sid) ?? null),
+      }));
       await tx.query(
         `UPDATE alert_rule_state s SET state = t.st::jsonb, updated_at = $5
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS t(r, c, k, st)
@@ -127,7 +149,10 @@ export class AlertEngine {
       if (cached === undefined || (cached !== null && cached.json !== json)) {
         const parsed = def.params.safeParse(row.params);
         if (!parsed.success) {
-          this.logger.warn({ rule: row.code, ruleId: row.id, issues: parsed.error.issues }, 'alert rule has invalid params; skipped');
+          this.logger.warn(
+            { rule: row.code, ruleId: row.id, issues: parsed.error.issues },
+            'alert rule has invalid params; skipped',
+          );
           cached = null;
         } else cached = { json, params: parsed.data };
         this.#paramCache.set(row.id, cached);
@@ -144,9 +169,14 @@ function stateId(ruleId: string, chainId: string, key: string): string {
   return `${ruleId}\u0000${chainId}\u0000${key}`;
 }
 
+function openId(ruleId: string, tenantId: string | null, dedupKey: string): string {
+  return `${ruleId}\u0000${tenantId ?? ''}\u0000${dedupKey}`;
+}
+
 function inScope(scope: RuleRow['scope'], e: RuleEvent): boolean {
   if (scope.vmids?.length && (e.vmid === null || !scope.vmids.includes(e.vmid))) return false;
   if (scope.tags?.length && !scope.tags.some((t) => e.guestTags.includes(t))) return false;
-  if (scope.connectionIds?.length && (e.connectionId === null || !scope.connectionIds.includes(e.connectionId))) return false;
+  if (scope.connectionIds?.length && (e.connectionId === null || !scope.connectionIds.includes(e.connectionId)))
+    return false;
   return true;
 }

@@ -33,7 +33,13 @@ export class AlertStore {
   constructor(private readonly clock: Clock) {}
 
   /** Opens an alert, or counts another occurrence of the open one. */
-  async fire(tx: Tx, rule: RuleRef, tenantId: string | null, signal: FireSignal, seenAt: Date): Promise<AlertNotification[]> {
+  async fire(
+    tx: Tx,
+    rule: RuleRef,
+    tenantId: string | null,
+    signal: FireSignal,
+    seenAt: Date,
+  ): Promise<AlertNotification[]> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const open = await tx.query<{ id: string; severity: Severity }>(
         `SELECT id, severity FROM alert WHERE rule_id = $1 AND tenant_id IS NOT DISTINCT FROM $2 AND dedup_key = $3 AND state <> 'resolved' FOR UPDATE`,
@@ -41,7 +47,8 @@ export class AlertStore {
       );
       const existing = open.rows[0];
       if (existing) {
-        const severity = SEVERITY_RANK[signal.severity] > SEVERITY_RANK[existing.severity] ? signal.severity : existing.severity;
+        const severity =
+          SEVERITY_RANK[signal.severity] > SEVERITY_RANK[existing.severity] ? signal.severity : existing.severity;
         await tx.query(
           `UPDATE alert SET occurrences = occurrences + 1, last_seen_at = GREATEST(last_seen_at, $2), severity = $3, updated_at = $4 WHERE id = $1`,
           [existing.id, seenAt, severity, this.clock.now()],
@@ -59,28 +66,68 @@ export class AlertStore {
       const inserted = await tx.query<{ id: string }>(
         `INSERT INTO alert (rule_id, tenant_id, dedup_key, state, severity, title, summary, labels, first_seen_at, last_seen_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $10) ON CONFLICT DO NOTHING RETURNING id`,
-        [rule.id, tenantId, signal.dedupKey, state, signal.severity, signal.title.slice(0, 500), signal.summary ?? '', JSON.stringify(signal.labels ?? {}), seenAt, now],
+        [
+          rule.id,
+          tenantId,
+          signal.dedupKey,
+          state,
+          signal.severity,
+          signal.title.slice(0, 500),
+          signal.summary ?? '',
+          JSON.stringify(signal.labels ?? {}),
+          seenAt,
+          now,
+        ],
       );
       const id = inserted.rows[0]?.id;
       if (!id) continue; // another process opened it concurrently: count an occurrence instead
-      return [await this.#event(tx, { id, state, severity: signal.severity, title: signal.title, tenant_id: tenantId, code: rule.code }, null, state, null, null)];
+      return [
+        await this.#event(
+          tx,
+          { id, state, severity: signal.severity, title: signal.title, tenant_id: tenantId, code: rule.code },
+          null,
+          state,
+          null,
+          null,
+        ),
+      ];
     }
     throw new Error(`could not open or update alert ${rule.code}/${signal.dedupKey}`);
   }
 
   /** Resolves the open alert of (rule, tenant, dedup key), if any. */
-  async resolve(tx: Tx, rule: RuleRef, tenantId: string | null, dedupKey: string, note: string | null = null): Promise<AlertNotification[]> {
-    const open = await this.#lockOpen(tx, `a.rule_id = $1 AND a.tenant_id IS NOT DISTINCT FROM $2 AND a.dedup_key = $3`, [rule.id, tenantId, dedupKey]);
+  async resolve(
+    tx: Tx,
+    rule: RuleRef,
+    tenantId: string | null,
+    dedupKey: string,
+    note: string | null = null,
+  ): Promise<AlertNotification[]> {
+    const open = await this.#lockOpen(
+      tx,
+      `a.rule_id = $1 AND a.tenant_id IS NOT DISTINCT FROM $2 AND a.dedup_key = $3`,
+      [rule.id, tenantId, dedupKey],
+    );
     return await this.#transitionAll(tx, open, 'resolved', null, note);
   }
 
-  async acknowledge(tx: Tx, alertId: string, actorId: string | null, note: string | null = null): Promise<AlertNotification[]> {
+  async acknowledge(
+    tx: Tx,
+    alertId: string,
+    actorId: string | null,
+    note: string | null = null,
+  ): Promise<AlertNotification[]> {
     const open = await this.#lockOpen(tx, `a.id = $1 AND a.state IN ('pending', 'firing', 'silenced')`, [alertId]);
     return await this.#transitionAll(tx, open, 'acknowledged', actorId, note);
   }
 
   /** Manual resolution (the only way AUDIT-001 alerts close). */
-  async resolveById(tx: Tx, alertId: string, actorId: string | null, note: string | null = null): Promise<AlertNotification[]> {
+  async resolveById(
+    tx: Tx,
+    alertId: string,
+    actorId: string | null,
+    note: string | null = null,
+  ): Promise<AlertNotification[]> {
     const open = await this.#lockOpen(tx, `a.id = $1`, [alertId]);
     return await this.#transitionAll(tx, open, 'resolved', actorId, note);
   }
@@ -88,7 +135,14 @@ export class AlertStore {
   /** Adds a silence and silences the open alerts it covers. */
   async addSilence(
     tx: Tx,
-    s: { tenantId: string | null; ruleCode: string | null; dedupKey: string | null; until: Date; reason: string; createdBy: string | null },
+    s: {
+      tenantId: string | null;
+      ruleCode: string | null;
+      dedupKey: string | null;
+      until: Date;
+      reason: string;
+      createdBy: string | null;
+    },
   ): Promise<{ silenceId: string; notifications: AlertNotification[] }> {
     const res = await tx.query<{ id: string }>(
       `INSERT INTO alert_silence (tenant_id, rule_code, dedup_key, until, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
@@ -130,7 +184,13 @@ export class AlertStore {
     return res.rows;
   }
 
-  async #transitionAll(tx: Tx, rows: AlertRow[], to: State, actorId: string | null, note: string | null): Promise<AlertNotification[]> {
+  async #transitionAll(
+    tx: Tx,
+    rows: AlertRow[],
+    to: State,
+    actorId: string | null,
+    note: string | null,
+  ): Promise<AlertNotification[]> {
     const out: AlertNotification[] = [];
     for (const row of rows) {
       if (row.state === to) continue;
@@ -148,7 +208,14 @@ export class AlertStore {
     return out;
   }
 
-  async #event(tx: Tx, alert: AlertRow, from: State | null, to: State, actorId: string | null, note: string | null): Promise<AlertNotification> {
+  async #event(
+    tx: Tx,
+    alert: AlertRow,
+    from: State | null,
+    to: State,
+    actorId: string | null,
+    note: string | null,
+  ): Promise<AlertNotification> {
     const at = this.clock.now();
     const res = await tx.query<{ id: string }>(
       `INSERT INTO alert_event (alert_id, tenant_id, from_state, to_state, at, actor_id, note) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,

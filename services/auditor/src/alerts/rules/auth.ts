@@ -8,7 +8,10 @@ const isFailure = (e: RuleEvent) => e.category === 'auth' && e.outcome === 'fail
 const isSuccess = (e: RuleEvent) => e.category === 'auth' && e.outcome === 'success';
 const userOf = (e: RuleEvent) => str(e.payload['user']) ?? e.actorId;
 
-const BruteForceParams = z.object({ threshold: z.number().int().min(2).default(8), windowSeconds: z.number().int().positive().default(120) });
+const BruteForceParams = z.object({
+  threshold: z.number().int().min(2).default(8),
+  windowSeconds: z.number().int().positive().default(120),
+});
 type BruteForceState = { t: number[] };
 
 /** AUTH-001: ≥ threshold failures from one IP within the window. */
@@ -35,7 +38,10 @@ export const authBruteForce: RuleDefinition<z.output<typeof BruteForceParams>, B
   },
 };
 
-const SprayParams = z.object({ distinctUsers: z.number().int().min(2).default(5), windowSeconds: z.number().int().positive().default(600) });
+const SprayParams = z.object({
+  distinctUsers: z.number().int().min(2).default(5),
+  windowSeconds: z.number().int().positive().default(600),
+});
 type SprayState = { u: Array<[number, string]> };
 
 /** AUTH-002: failures for ≥ distinctUsers different users from one IP within the window. */
@@ -67,7 +73,10 @@ export const authSpray: RuleDefinition<z.output<typeof SprayParams>, SprayState>
   },
 };
 
-const SuccessAfterParams = z.object({ failures: z.number().int().min(1).default(5), windowSeconds: z.number().int().positive().default(600) });
+const SuccessAfterParams = z.object({
+  failures: z.number().int().min(1).default(5),
+  windowSeconds: z.number().int().positive().default(600),
+});
 type SuccessAfterState = { f: number[] };
 
 /** AUTH-003: a successful login of a user after ≥ failures failures of that user within the window. */

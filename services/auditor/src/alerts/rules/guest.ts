@@ -12,7 +12,10 @@ export const guestDestroyed: RuleDefinition<Record<string, never>, null> = {
   kind: 'guest_destroyed',
   params: NoParams as unknown as z.ZodType<Record<string, never>>,
   select: (e) =>
-    ((e.action === 'task.qmdestroy' || e.action === 'task.vzdestroy') && e.outcome !== 'failure') || e.action === 'guest.deleted' ? 'stateless' : null,
+    ((e.action === 'task.qmdestroy' || e.action === 'task.vzdestroy') && e.outcome !== 'failure') ||
+    e.action === 'guest.deleted'
+      ? 'stateless'
+      : null,
   evaluate(_s, e) {
     const vanished = e.action === 'guest.deleted' && e.upid === null;
     const name = e.targetName ? ` (${e.targetName})` : '';
@@ -23,7 +26,9 @@ export const guestDestroyed: RuleDefinition<Record<string, never>, null> = {
           type: 'fire',
           dedupKey: `guest:${guestKey(e)}`,
           severity: vanished ? 'high' : 'low',
-          title: vanished ? `Guest ${e.vmid ?? e.targetId}${name} vanished without a destroy task` : `Guest ${e.vmid ?? e.targetId}${name} destroyed`,
+          title: vanished
+            ? `Guest ${e.vmid ?? e.targetId}${name} vanished without a destroy task`
+            : `Guest ${e.vmid ?? e.targetId}${name} destroyed`,
           labels: { vmid: e.vmid, node: e.node, upid: e.upid, actor: e.actorId },
         },
       ],
@@ -37,8 +42,13 @@ export const backupFailed: RuleDefinition<Record<string, never>, null> = {
   params: NoParams as unknown as z.ZodType<Record<string, never>>,
   select: (e) => (e.action === 'task.vzdump' && e.outcome !== 'unknown' ? 'stateless' : null),
   evaluate(_s, e, { severity }) {
-    const dedupKey = e.vmid !== null ? `backup:${guestKey(e)}` : `backup:${e.connectionId ?? '-'}:node:${e.node ?? '-'}`;
-    if (e.outcome === 'success') return { state: null, signals: [{ type: 'resolve', dedupKey, note: `backup succeeded (${e.upid ?? 'no upid'})` }] };
+    const dedupKey =
+      e.vmid !== null ? `backup:${guestKey(e)}` : `backup:${e.connectionId ?? '-'}:node:${e.node ?? '-'}`;
+    if (e.outcome === 'success')
+      return {
+        state: null,
+        signals: [{ type: 'resolve', dedupKey, note: `backup succeeded (${e.upid ?? 'no upid'})` }],
+      };
     const status = typeof e.payload['status'] === 'string' ? `: ${e.payload['status']}` : '';
     return {
       state: null,
@@ -61,12 +71,18 @@ export const guestTaskFailed: RuleDefinition<{ ignoreTypes: string[] }, null> = 
   params: z.object({ ignoreTypes: z.array(z.string()).default([]) }),
   select: (e, p) => {
     const type = taskType(e);
-    return type !== null && e.vmid !== null && e.outcome !== 'unknown' && !p.ignoreTypes.includes(type) ? 'stateless' : null;
+    return type !== null && e.vmid !== null && e.outcome !== 'unknown' && !p.ignoreTypes.includes(type)
+      ? 'stateless'
+      : null;
   },
   evaluate(_s, e, { severity }) {
     const type = taskType(e) ?? '?';
     const dedupKey = `task:${guestKey(e)}:${type}`;
-    if (e.outcome === 'success') return { state: null, signals: [{ type: 'resolve', dedupKey, note: `${type} succeeded (${e.upid ?? 'no upid'})` }] };
+    if (e.outcome === 'success')
+      return {
+        state: null,
+        signals: [{ type: 'resolve', dedupKey, note: `${type} succeeded (${e.upid ?? 'no upid'})` }],
+      };
     const status = typeof e.payload['status'] === 'string' ? `: ${e.payload['status']}` : '';
     return {
       state: null,
@@ -99,7 +115,12 @@ export const guestMoved: RuleDefinition<Record<string, never>, null> = {
           dedupKey: `move:${guestKey(e)}:${e.eventId}`,
           severity,
           title: `Guest ${e.vmid ?? e.targetId ?? '?'} moved between tenants`,
-          labels: { vmid: e.vmid, from: e.payload['fromTenantId'] ?? null, to: e.payload['toTenantId'] ?? null, actor: e.actorId },
+          labels: {
+            vmid: e.vmid,
+            from: e.payload['fromTenantId'] ?? null,
+            to: e.payload['toTenantId'] ?? null,
+            actor: e.actorId,
+          },
         },
       ],
     };

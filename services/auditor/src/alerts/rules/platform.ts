@@ -37,18 +37,40 @@ export const syncHealth: RuleDefinition<Record<string, never>, null> = {
     const conn = e.connectionId ?? '-';
     const source = str(e.payload['source']) ?? '-';
     if (e.action === 'sync.recovered') {
-      return { state: null, signals: [{ type: 'resolve', dedupKey: `unreachable:${conn}` }, { type: 'resolve', dedupKey: `lag:${conn}` }] };
+      return {
+        state: null,
+        signals: [
+          { type: 'resolve', dedupKey: `unreachable:${conn}` },
+          { type: 'resolve', dedupKey: `lag:${conn}` },
+        ],
+      };
     }
     if (e.action === 'sync.gap') {
       return {
         state: null,
-        signals: [{ type: 'fire', dedupKey: `gap:${conn}:${source}:${e.eventId}`, severity: 'high', title: `Source gap on ${source} of connection ${conn}`, labels: { source, ...e.payload } }],
+        signals: [
+          {
+            type: 'fire',
+            dedupKey: `gap:${conn}:${source}:${e.eventId}`,
+            severity: 'high',
+            title: `Source gap on ${source} of connection ${conn}`,
+            labels: { source, ...e.payload },
+          },
+        ],
       };
     }
     const kind = e.action === 'sync.lag' ? 'lag' : 'unreachable';
     return {
       state: null,
-      signals: [{ type: 'fire', dedupKey: `${kind}:${conn}`, severity: 'medium', title: `Connection ${conn} ${kind === 'lag' ? 'is lagging' : 'is unreachable'}`, labels: { ...e.payload } }],
+      signals: [
+        {
+          type: 'fire',
+          dedupKey: `${kind}:${conn}`,
+          severity: 'medium',
+          title: `Connection ${conn} ${kind === 'lag' ? 'is lagging' : 'is unreachable'}`,
+          labels: { ...e.payload },
+        },
+      ],
     };
   },
 };

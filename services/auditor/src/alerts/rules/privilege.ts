@@ -12,7 +12,12 @@ export const RISKY_BUILTIN_ROLES: Record<string, string[]> = {
   PVEUserAdmin: ['User.Modify'],
 };
 
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? v.split(/[,\s]+/).filter(Boolean) : []);
+const list = (v: unknown): string[] =>
+  Array.isArray(v)
+    ? v.filter((x): x is string => typeof x === 'string')
+    : typeof v === 'string'
+      ? v.split(/[,\s]+/).filter(Boolean)
+      : [];
 
 const EscalationParams = z.object({ extraPrivileges: z.array(z.string()).default([]) });
 
@@ -62,15 +67,34 @@ export const riskyToken: RuleDefinition<z.output<typeof TokenParams>, null> = {
     const id = tokenId(e);
     const expiryKey = `token:${e.connectionId ?? '-'}:${id}:expiry`;
     const privsepKey = `token:${e.connectionId ?? '-'}:${id}:privsep`;
-    if (e.action === 'token.deleted') return { state: null, signals: [{ type: 'resolve', dedupKey: expiryKey }, { type: 'resolve', dedupKey: privsepKey }] };
+    if (e.action === 'token.deleted')
+      return {
+        state: null,
+        signals: [
+          { type: 'resolve', dedupKey: expiryKey },
+          { type: 'resolve', dedupKey: privsepKey },
+        ],
+      };
     const signals: Signal[] = [];
     const expire = Number(e.payload['expire'] ?? 0);
     if (params.requireExpiry && !(expire > 0)) {
-      signals.push({ type: 'fire', dedupKey: expiryKey, severity: 'medium', title: `API token ${id} never expires`, labels: { tokenid: id } });
+      signals.push({
+        type: 'fire',
+        dedupKey: expiryKey,
+        severity: 'medium',
+        title: `API token ${id} never expires`,
+        labels: { tokenid: id },
+      });
     } else signals.push({ type: 'resolve', dedupKey: expiryKey });
     const privsep = e.payload['privsep'];
     if (privsep !== undefined && !truthy(privsep)) {
-      signals.push({ type: 'fire', dedupKey: privsepKey, severity: 'high', title: `API token ${id} has privsep=0 (full privileges of its user)`, labels: { tokenid: id } });
+      signals.push({
+        type: 'fire',
+        dedupKey: privsepKey,
+        severity: 'high',
+        title: `API token ${id} has privsep=0 (full privileges of its user)`,
+        labels: { tokenid: id },
+      });
     } else signals.push({ type: 'resolve', dedupKey: privsepKey });
     return { state: null, signals };
   },

@@ -12,12 +12,15 @@ const Params = z.object({
 });
 type Params = z.output<typeof Params>;
 /** Failure counts per bucket start (epoch ms) over baseline + window. */
-type State = { b: Array<[number, number]> };
+type State = { b: Array<[number, number]>; firing?: boolean };
 
 export const taskFailureSpike: RuleDefinition<Params, State> = {
   kind: 'task_failure_spike',
   params: Params,
-  select: (e) => (e.category === 'task' && e.action.startsWith('task.') && e.outcome !== 'unknown' && e.node ? `${e.connectionId ?? '-'}:${e.node}` : null),
+  select: (e) =>
+    e.category === 'task' && e.action.startsWith('task.') && e.outcome !== 'unknown' && e.node
+      ? `${e.connectionId ?? '-'}:${e.node}`
+      : null,
   evaluate(state, e, { params, severity }) {
     const bucketMs = params.bucketSeconds * 1000;
     const windowStart = e.occurredAt - params.windowSeconds * 1000;
@@ -36,10 +39,10 @@ export const taskFailureSpike: RuleDefinition<Params, State> = {
     const baseline = inBaseline / (params.baselineSeconds / params.windowSeconds);
     const threshold = Math.max(params.minFailures, params.factor * baseline);
     const dedupKey = `node:${e.connectionId ?? '-'}:${e.node}`;
-    const next = { b: [...buckets].sort((a, b) => a[0] - b[0]) };
+    const next: State = { b: [...buckets].sort((a, b) => a[0] - b[0]) };
     if (inWindow >= threshold) {
       return {
-        state: next,
+        state: { ...next, firing: true },
         signals: [
           {
             type: 'fire',
@@ -51,6 +54,8 @@ export const taskFailureSpike: RuleDefinition<Params, State> = {
         ],
       };
     }
-    return { state: next, signals: inWindow < threshold / 2 ? [{ type: 'resolve', dedupKey, note: 'failure rate back to normal' }] : [] };
+    if (state?.firing && inWindow < threshold / 2)
+      return { state: next, signals: [{ type: 'resolve', dedupKey, note: 'failure rate back to normal' }] };
+    return { state: { ...next, firing: state?.firing ?? false }, signals: [] };
   },
 };
