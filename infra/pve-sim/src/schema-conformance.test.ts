@@ -25,8 +25,16 @@ const KNOWN_SCHEMA_DEVIATIONS: Record<string, RegExp> = {
   'GET /access/users': /^data\[\d+\]\.tokens: null \(optional fields must be omitted, not null\)$/,
 };
 
-async function call(method: string, path: string, form?: Record<string, string | number>): Promise<{ data: unknown; total?: number; raw: any }> {
-  const res = await request(alpha.url, `/api2/json${path}`, { method, headers: tokenHeader(alpha.rootTokenString), ...(form ? { form } : {}) });
+async function call(
+  method: string,
+  path: string,
+  form?: Record<string, string | number>,
+): Promise<{ data: unknown; total?: number; raw: any }> {
+  const res = await request(alpha.url, `/api2/json${path}`, {
+    method,
+    headers: tokenHeader(alpha.rootTokenString),
+    ...(form ? { form } : {}),
+  });
   expect(res.status, `${method} ${path}: ${res.text}`).toBe(200);
   expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
   const body = res.json();
@@ -34,7 +42,9 @@ async function call(method: string, path: string, form?: Record<string, string |
   expect(ep?.info, `${method} ${path} is in the schema`).toBeDefined();
   const template = ep?.template as string;
   exercised.add(`${method} ${template}`);
-  const errors = checkValue(methodInfo(template, method)?.returns, body.data).filter((e) => !KNOWN_SCHEMA_DEVIATIONS[`${method} ${template}`]?.test(e));
+  const errors = checkValue(methodInfo(template, method)?.returns, body.data).filter(
+    (e) => !KNOWN_SCHEMA_DEVIATIONS[`${method} ${template}`]?.test(e),
+  );
   expect(errors, `${method} ${path}`).toEqual([]);
   // api-shapes.md: optional fields are omitted, never null (except the documented tokens: null).
   const nulls: string[] = [];
@@ -44,7 +54,10 @@ async function call(method: string, path: string, form?: Record<string, string |
     else if (typeof v === 'object') for (const [k, x] of Object.entries(v as object)) walk(x, `${at}.${k}`);
   };
   if (body.data !== null) walk(body.data, 'data');
-  expect(nulls.filter((n) => !/^data\[\d+\]\.tokens$/.test(n)), `${method} ${path}`).toEqual([]);
+  expect(
+    nulls.filter((n) => !/^data\[\d+\]\.tokens$/.test(n)),
+    `${method} ${path}`,
+  ).toEqual([]);
   return { data: body.data, total: body.total, raw: body };
 }
 
@@ -57,7 +70,14 @@ describe('every simulator response conforms to pve-api-schema-9.1.json', () => {
       const items = (await call('GET', `/cluster/resources${type}`)).data as any[];
       for (const r of items) {
         // api-shapes.md id formats per type
-        const idRe = { qemu: /^qemu\/\d+$/, lxc: /^lxc\/\d+$/, node: /^node\/[\w-]+$/, storage: /^storage\/[\w-]+\/[\w-]+$/, pool: /^\/pool\/[\w/-]+$/, sdn: /^sdn\/[\w-]+\/[\w-]+$/ }[r.type as string];
+        const idRe = {
+          qemu: /^qemu\/\d+$/,
+          lxc: /^lxc\/\d+$/,
+          node: /^node\/[\w-]+$/,
+          storage: /^storage\/[\w-]+\/[\w-]+$/,
+          pool: /^\/pool\/[\w/-]+$/,
+          sdn: /^sdn\/[\w-]+\/[\w-]+$/,
+        }[r.type as string];
         expect(r.id).toMatch(idRe as RegExp);
         if (r.type === 'qemu' || r.type === 'lxc') expect([0, 1]).toContain(r.template);
         if (r.type === 'storage') expect([0, 1]).toContain(r.shared);
@@ -68,7 +88,13 @@ describe('every simulator response conforms to pve-api-schema-9.1.json', () => {
     const tasks = (await call('GET', '/cluster/tasks')).data as any[];
     for (const t of tasks) {
       // The schema declares only `upid`; api-shapes.md gives the real item.
-      expect(Object.keys(t).every((k) => ['upid', 'node', 'pid', 'starttime', 'type', 'id', 'user', 'tokenid', 'saved', 'endtime', 'status'].includes(k))).toBe(true);
+      expect(
+        Object.keys(t).every((k) =>
+          ['upid', 'node', 'pid', 'starttime', 'type', 'id', 'user', 'tokenid', 'saved', 'endtime', 'status'].includes(
+            k,
+          ),
+        ),
+      ).toBe(true);
       expect(t).not.toHaveProperty('pstart');
       if (t.endtime === undefined) expect(t.pid).toBeTypeOf('number');
       else expect(t).not.toHaveProperty('pid');
@@ -110,7 +136,10 @@ describe('every simulator response conforms to pve-api-schema-9.1.json', () => {
       const g = guests.find((x) => x.type === type);
       expect(g).toBeDefined();
       const node = g?.node as string;
-      const actions = type === 'qemu' ? ['start', 'stop', 'shutdown', 'reboot', 'reset', 'suspend', 'resume'] : ['start', 'stop', 'shutdown', 'reboot', 'suspend', 'resume'];
+      const actions =
+        type === 'qemu'
+          ? ['start', 'stop', 'shutdown', 'reboot', 'reset', 'suspend', 'resume']
+          : ['start', 'stop', 'shutdown', 'reboot', 'suspend', 'resume'];
       for (const action of actions) {
         const upid = (await call('POST', `/nodes/${node}/${type}/${g?.vmid}/status/${action}`)).data as string;
         expect(upid.startsWith(`UPID:${node}:`)).toBe(true);
@@ -129,7 +158,8 @@ describe('every simulator response conforms to pve-api-schema-9.1.json', () => {
     await call('GET', '/access/users/alice@pve');
     await call('GET', '/access/users/alice@pve/token');
     await call('GET', '/access/users/alice@pve/token/ci');
-    const created = (await call('POST', '/access/users/bob@pve/token/newtoken', { privsep: 1, comment: 'x' })).data as any;
+    const created = (await call('POST', '/access/users/bob@pve/token/newtoken', { privsep: 1, comment: 'x' }))
+      .data as any;
     expect(created['full-tokenid']).toBe('bob@pve!newtoken');
     await call('PUT', '/access/users/bob@pve/token/newtoken', { comment: 'changed' });
     await call('DELETE', '/access/users/bob@pve/token/newtoken');
@@ -142,7 +172,10 @@ describe('every simulator response conforms to pve-api-schema-9.1.json', () => {
     await call('GET', '/access/permissions');
     await call('GET', '/access/permissions?userid=alice@pve&path=/pool/acme');
     await call('GET', '/access/ticket');
-    const ticket = await request(alpha.url, '/api2/json/access/ticket', { method: 'POST', form: { username: 'alice@pve', password: alpha.passwords['alice@pve'] as string } });
+    const ticket = await request(alpha.url, '/api2/json/access/ticket', {
+      method: 'POST',
+      form: { username: 'alice@pve', password: alpha.passwords['alice@pve'] as string },
+    });
     expect(ticket.status).toBe(200);
     exercised.add('POST /access/ticket');
     expect(checkValue(methodInfo('/access/ticket', 'POST')?.returns, ticket.json().data)).toEqual([]);

@@ -9,21 +9,49 @@ const FORMATS_MD_RE =
 
 describe('UPID generation (formats.md §1)', () => {
   it('reproduces the worked example of formats.md', () => {
-    const upid = formatUpid({ node: 'iaclab-01-01', pid: 10717, pstart: 362369675, starttime: 1627975784, type: 'srvreload', id: 'networking', user: 'root@pam' });
+    const upid = formatUpid({
+      node: 'iaclab-01-01',
+      pid: 10717,
+      pstart: 362369675,
+      starttime: 1627975784,
+      type: 'srvreload',
+      id: 'networking',
+      user: 'root@pam',
+    });
     expect(upid).toBe('UPID:iaclab-01-01:000029DD:1599528B:6108F068:srvreload:networking:root@pam:');
-    expect(decodeUpid(upid)).toEqual({ node: 'iaclab-01-01', pid: 10717, pstart: 362369675, starttime: 1627975784, type: 'srvreload', id: 'networking', user: 'root@pam' });
+    expect(decodeUpid(upid)).toEqual({
+      node: 'iaclab-01-01',
+      pid: 10717,
+      pstart: 362369675,
+      starttime: 1627975784,
+      type: 'srvreload',
+      id: 'networking',
+      user: 'root@pam',
+    });
   });
 
   it('writes 9 hex digits for pstart above 32 bits, an empty id, and token user ids', () => {
-    const upid = formatUpid({ node: 'pve1', pid: 0x3a1f2, pstart: 0x1_0b2c4d11, starttime: 0x69230a00, type: 'aptupdate', id: '', user: 'sync@pve!pvesync' });
+    const upid = formatUpid({
+      node: 'pve1',
+      pid: 0x3a1f2,
+      pstart: 0x1_0b2c4d11,
+      starttime: 0x69230a00,
+      type: 'aptupdate',
+      id: '',
+      user: 'sync@pve!pvesync',
+    });
     expect(upid).toBe('UPID:pve1:0003A1F2:10B2C4D11:69230A00:aptupdate::sync@pve!pvesync:');
     expect(FORMATS_MD_RE.test(upid)).toBe(true);
     expect(splitAuthId('sync@pve!pvesync')).toEqual({ user: 'sync@pve', tokenid: 'pvesync' });
   });
 
   it('rejects fields PVE could not parse', () => {
-    expect(() => formatUpid({ node: 'bad_node', pid: 1, pstart: 1, starttime: 1, type: 'x', id: '', user: 'root@pam' })).toThrow();
-    expect(() => formatUpid({ node: 'n', pid: 1, pstart: 1, starttime: 1, type: 'a/b', id: '', user: 'root@pam' })).toThrow();
+    expect(() =>
+      formatUpid({ node: 'bad_node', pid: 1, pstart: 1, starttime: 1, type: 'x', id: '', user: 'root@pam' }),
+    ).toThrow();
+    expect(() =>
+      formatUpid({ node: 'n', pid: 1, pstart: 1, starttime: 1, type: 'a/b', id: '', user: 'root@pam' }),
+    ).toThrow();
     expect(decodeUpid('UPID:pve1:1:2:3:x::root@pam:')).toBeUndefined();
   });
 

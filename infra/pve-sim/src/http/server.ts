@@ -184,7 +184,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   const faulty = relPath.startsWith(f.pathPrefix);
   if (faulty) {
     if (f.resetRate > 0 && deps.faultRng.next() < f.resetRate) {
-      req.socket.resetAndDestroy();
+      req.socket.destroy();
       return;
     }
     if (f.latencyMs > 0) await sleep(f.latencyMs);
