@@ -51,7 +51,7 @@ export interface AccountStatus {
 
 interface CompiledRole {
   readonly id: string;
-  readonly bits: Uint32Array;
+  readonly bits: Bits;
   readonly noAccess: boolean;
   readonly privs: readonly string[];
 }
@@ -81,6 +81,8 @@ interface PathInfo {
   readonly target: AclNode | undefined;
   /** Pools whose roles attach at this exact path (C10). */
   readonly pools: readonly string[];
+  /** Path info of `/pool/<id>` for each of `pools`. */
+  readonly poolInfos: readonly PathInfo[];
 }
 
 interface TokenDef {
@@ -98,11 +100,25 @@ interface Principal {
   readonly groups: readonly string[];
   readonly groupSet: ReadonlySet<string>;
   readonly token: TokenDef | undefined;
-  readonly cache: Map<string, Uint32Array>;
+  /**
+   * Per ACL node, the grants that decide for this walker there (built on first use): as the
+   * target node (all entries) and as an ancestor (propagating ones only); user entries already
+   * win over the union of the groups' (C3). Nodes where nothing applies are absent.
+   */
+  userIndex: Map<AclNode, DecidingGrants> | undefined;
+  tokenIndex: Map<AclNode, DecidingGrants> | undefined;
+}
+
+interface DecidingGrants {
+  readonly asTarget: readonly Grant[] | undefined;
+  readonly asAncestor: readonly Grant[] | undefined;
 }
 
 const EMPTY_GRANTS: readonly Grant[] = Object.freeze([]);
-const MAX_CACHED_RESULTS = 1 << 20;
+
+/** Privilege bitset: words [0, w) granted, [w, 2w) propagate flags (plain arrays allocate cheaply). */
+type Bits = number[];
+const newBits = (words: number): Bits => new Array<number>(2 * words).fill(0);
 const MAX_CACHED_PATHS = 1 << 18;
 
 export class AccessModel {
@@ -126,9 +142,18 @@ export class AccessModel {
   private readonly principals = new Map<string, Principal>();
   private readonly pathCache = new Map<string, PathInfo>();
   private readonly referencedUsers = new Set<string>();
-  private readonly allBits: Uint32Array;
-  private readonly emptyBits: Uint32Array;
-  private cachedResults = 0;
+  /** Member → the ACL nodes that name it (feeds the per-principal indexes). */
+  private readonly userNodes = new Map<string, AclNode[]>();
+  private readonly groupNodes = new Map<string, AclNode[]>();
+  private readonly tokenNodes = new Map<string, AclNode[]>();
+  private readonly allBits: Bits;
+  private readonly emptyBits: Bits;
+  /** Bits of a deciding grant list (keyed by the shared array), merged pool bits, token intersections. */
+  private readonly grantBits = new Map<readonly Grant[], Bits>();
+  private readonly pooledBits = new Map<Bits, Map<Bits, Bits>>();
+  private readonly intersectedBits = new Map<Bits, Map<Bits, Bits>>();
+  /** All zero like emptyBits, but marks "NoAccess decided" (C6, C11). */
+  private readonly noAccessBits: Bits;
 
   private constructor(
     private readonly config: UserConfig,
@@ -140,7 +165,8 @@ export class AccessModel {
     this.privileges = roleSet.privileges;
     this.words = Math.ceil(this.privileges.length / 32);
     this.privileges.forEach((p, i) => this.privIndex.set(p, i));
-    this.emptyBits = new Uint32Array(2 * this.words);
+    this.emptyBits = newBits(this.words);
+    this.noAccessBits = newBits(this.words);
     const warnings: string[] = [];
 
     for (const [id, privs] of Object.entries(roleSet.roles)) this.addRole(id, privs);
@@ -225,6 +251,13 @@ export class AccessModel {
           : entry.type === 'group'
             ? [node.groups, node.groupsProp]
             : [node.tokens, node.tokensProp];
+      if (!all.has(entry.ugid)) {
+        const byMember =
+          entry.type === 'user' ? this.userNodes : entry.type === 'group' ? this.groupNodes : this.tokenNodes;
+        const list = byMember.get(entry.ugid);
+        if (list) list.push(node);
+        else byMember.set(entry.ugid, [node]);
+      }
       push(all, entry.ugid, grant);
       if (entry.propagate) push(prop, entry.ugid, grant);
       if (entry.type === 'user' && !config.users.has(entry.ugid)) this.referencedUsers.add(entry.ugid);
@@ -421,19 +454,19 @@ export class AccessModel {
     const sortedPrivs = [...new Set(privs)].sort(byString);
     this.roleTable.set(id, {
       id,
-      bits: this.bitsOf(sortedPrivs, false).subarray(0, this.words),
+      bits: this.bitsOf(sortedPrivs, false).slice(0, this.words),
       noAccess: id === NO_ACCESS,
       privs: sortedPrivs,
     });
   }
 
-  private bitsOf(privs: readonly string[], propagate: boolean): Uint32Array {
-    const bits = new Uint32Array(2 * this.words);
+  private bitsOf(privs: readonly string[], propagate: boolean): Bits {
+    const bits = newBits(this.words);
     for (const priv of privs) {
       const i = this.privIndex.get(priv);
       if (i === undefined) continue;
-      bits[i >>> 5]! |= 1 << (i & 31);
-      if (propagate) bits[this.words + (i >>> 5)]! |= 1 << (i & 31);
+      bits[i >>> 5] = bits[i >>> 5]! | (1 << (i & 31));
+      if (propagate) bits[this.words + (i >>> 5)] = bits[this.words + (i >>> 5)]! | (1 << (i & 31));
     }
     return bits;
   }
@@ -487,7 +520,7 @@ export class AccessModel {
       const store = /^\/storage\/([^/]+)$/.exec(path);
       if (store) pools = this.storagePools.get(store[1]!) ?? [];
     }
-    return { path, chain, target, pools };
+    return { path, chain, target, pools, poolInfos: pools.map((pool) => this.pathInfo(`/pool/${pool}`)) };
   }
 
   private principal(subject: string): Principal {
@@ -507,28 +540,32 @@ export class AccessModel {
       } else kind = 'invalid';
     }
     const groups = kind === 'invalid' ? [] : (this.userGroups.get(userid) ?? []);
-    p = { id: subject, kind, userid, groups, groupSet: new Set(groups), token, cache: new Map() };
+    p = {
+      id: subject,
+      kind,
+      userid,
+      groups,
+      groupSet: new Set(groups),
+      token,
+      userIndex: undefined,
+      tokenIndex: undefined,
+    };
     this.principals.set(subject, p);
     return p;
   }
 
-  /** Memoised effective privilege bits: words [0, w) granted, [w, 2w) propagate flags. */
-  private resultBits(subject: string, path: string): Uint32Array {
+  /**
+   * Effective privilege bits: words [0, w) granted, [w, 2w) propagate flags. No per-(subject, path)
+   * memo: the walk is a few map lookups in the principal's node index, and the bits of each
+   * deciding grant list, pool merge and token intersection are computed once and shared.
+   */
+  private resultBits(subject: string, path: string): Bits {
     const p = this.principals.get(subject) ?? this.principal(subject);
     const info = this.pathCache.get(path) ?? this.pathInfo(path);
-    let bits = p.cache.get(info.path);
-    if (bits === undefined) {
-      bits = this.computeBits(p, info);
-      if (++this.cachedResults > MAX_CACHED_RESULTS) {
-        for (const q of this.principals.values()) q.cache.clear();
-        this.cachedResults = 1;
-      }
-      p.cache.set(info.path, bits);
-    }
-    return bits;
+    return this.computeBits(p, info);
   }
 
-  private computeBits(p: Principal, info: PathInfo): Uint32Array {
+  private computeBits(p: Principal, info: PathInfo): Bits {
     switch (p.kind) {
       case 'root':
         return this.allBits;
@@ -537,13 +574,12 @@ export class AccessModel {
       case 'token': {
         const token = p.token;
         if (!token) return this.emptyBits; // undefined tokens get nothing (C8)
-        const ownerBits = this.resultBits(p.userid, info.path);
+        const owner = this.principals.get(p.userid) ?? this.principal(p.userid);
+        const ownerBits = this.computeBits(owner, info);
         if (!token.privsep) return ownerBits; // C13
         const own = this.subjectBits(p, info, true);
-        if (p.userid === ROOT_USER) return own; // root's privsep tokens: own ACLs only (C12)
-        const out = new Uint32Array(2 * this.words);
-        for (let i = 0; i < out.length; i++) out[i] = own[i]! & ownerBits[i]!;
-        return out;
+        if (owner.kind === 'root') return own; // root's privsep tokens: own ACLs only (C12)
+        return this.intersect(own, ownerBits);
       }
       default:
         return this.emptyBits;
@@ -551,17 +587,56 @@ export class AccessModel {
   }
 
   /** C9–C11 for one walker (a user, or a privsep token's own entries): direct roles + pool roles. */
-  private subjectBits(p: Principal, info: PathInfo, asToken: boolean): Uint32Array {
-    const direct = asToken ? this.walkToken(p.id, info) : this.walkUser(p, info);
-    if (hasNoAccess(direct)) return this.emptyBits;
-    const out = new Uint32Array(2 * this.words);
-    this.accumulate(direct, out, true);
-    for (const pool of info.pools) {
-      const poolInfo = this.pathInfo(`/pool/${pool}`);
-      const grants = asToken ? this.walkToken(p.id, poolInfo) : this.walkUser(p, poolInfo);
-      if (hasNoAccess(grants)) return this.emptyBits;
-      // Pool-only roles carry propagate 0; roles also granted directly keep their direct flag.
-      this.accumulate(grants, out, false);
+  private subjectBits(p: Principal, info: PathInfo, asToken: boolean): Bits {
+    const direct = this.bitsFor(asToken ? this.walkToken(p, info) : this.walkUser(p, info));
+    const pools = info.poolInfos;
+    if (pools.length === 0) return direct;
+    if (direct === this.noAccessBits) return direct; // a pool cannot lift a direct NoAccess
+    let out = direct;
+    for (let i = 0; i < pools.length; i++) {
+      const pool = this.bitsFor(asToken ? this.walkToken(p, pools[i]!) : this.walkUser(p, pools[i]!));
+      if (pool === this.noAccessBits) return pool; // pool NoAccess beats direct grants
+      out = this.withPool(out, pool);
+    }
+    return out;
+  }
+
+  /** Bits of one deciding grant list (NoAccess collapse → noAccessBits), computed once per list. */
+  private bitsFor(grants: readonly Grant[]): Bits {
+    if (grants.length === 0) return this.emptyBits;
+    let bits = this.grantBits.get(grants);
+    if (bits === undefined) {
+      if (hasNoAccess(grants)) bits = this.noAccessBits;
+      else {
+        bits = newBits(this.words);
+        this.accumulate(grants, bits, true);
+      }
+      this.grantBits.set(grants, bits);
+    }
+    return bits;
+  }
+
+  /** Adds pool roles: their privileges join with propagate 0 unless already granted directly (C11). */
+  private withPool(direct: Bits, pool: Bits): Bits {
+    let byPool = this.pooledBits.get(direct);
+    if (byPool === undefined) this.pooledBits.set(direct, (byPool = new Map()));
+    let out = byPool.get(pool);
+    if (out === undefined) {
+      out = direct.slice();
+      for (let i = 0; i < this.words; i++) out[i] = out[i]! | pool[i]!;
+      byPool.set(pool, out);
+    }
+    return out;
+  }
+
+  /** C12: privileges in both, each flag the AND of both. */
+  private intersect(a: Bits, b: Bits): Bits {
+    let byB = this.intersectedBits.get(a);
+    if (byB === undefined) this.intersectedBits.set(a, (byB = new Map()));
+    let out = byB.get(b);
+    if (out === undefined) {
+      out = a.map((word, i) => word & b[i]!);
+      byB.set(b, out);
     }
     return out;
   }
@@ -571,13 +646,13 @@ export class AccessModel {
     return (this.subjectBits(p, info, true)[i >>> 5]! & (1 << (i & 31))) !== 0;
   }
 
-  private accumulate(grants: readonly Grant[], out: Uint32Array, withFlags: boolean): void {
+  private accumulate(grants: readonly Grant[], out: Bits, withFlags: boolean): void {
     const w = this.words;
     for (const g of grants) {
       const bits = g.role.bits;
       for (let i = 0; i < w; i++) {
-        out[i]! |= bits[i]!;
-        if (withFlags && g.propagate) out[w + i]! |= bits[i]!;
+        out[i] = out[i]! | bits[i]!;
+        if (withFlags && g.propagate) out[w + i] = out[w + i]! | bits[i]!;
       }
     }
   }
@@ -586,7 +661,7 @@ export class AccessModel {
   private rawGrants(p: Principal, info: PathInfo): readonly Grant[] {
     if (p.kind === 'user') return this.walkUser(p, info);
     if (p.kind === 'token' && p.token) {
-      return p.token.privsep ? this.walkToken(p.id, info) : this.walkUser(this.principal(p.userid), info);
+      return p.token.privsep ? this.walkToken(p, info) : this.walkUser(this.principal(p.userid), info);
     }
     return EMPTY_GRANTS;
   }
@@ -596,48 +671,59 @@ export class AccessModel {
    * union of the user's groups); everything above it is replaced.
    */
   private walkUser(p: Principal, info: PathInfo): readonly Grant[] {
+    const index = p.userIndex ?? this.buildUserIndex(p);
     const { chain, target } = info;
     for (let n = 0; n < chain.length; n++) {
       const node = chain[n]!;
-      const isTarget = node === target;
-      const own = (isTarget ? node.users : node.usersProp).get(p.userid);
-      if (own !== undefined) return own;
-      if (p.groups.length === 0) continue;
-      const groups = isTarget ? node.groups : node.groupsProp;
-      if (groups.size === 0) continue;
-      // Union of every group's grants at this node; one matching group needs no copy.
-      let found: Grant[] | undefined;
-      let merged: Grant[] | undefined;
-      if (groups.size < p.groups.length) {
-        for (const [gid, grants] of groups) {
-          if (!p.groupSet.has(gid)) continue;
-          if (found === undefined) found = grants;
-          else if (merged === undefined) merged = [...found, ...grants];
-          else merged.push(...grants);
-        }
-      } else {
-        for (const gid of p.groups) {
-          const grants = groups.get(gid);
-          if (grants === undefined) continue;
-          if (found === undefined) found = grants;
-          else if (merged === undefined) merged = [...found, ...grants];
-          else merged.push(...grants);
-        }
-      }
-      if (found !== undefined) return merged ?? found;
+      const d = index.get(node);
+      if (d === undefined) continue;
+      const grants = node === target ? d.asTarget : d.asAncestor;
+      if (grants !== undefined) return grants;
     }
     return EMPTY_GRANTS;
   }
 
   /** C8 for a privsep token: only entries naming the token id count. */
-  private walkToken(tokenId: string, info: PathInfo): readonly Grant[] {
+  private walkToken(p: Principal, info: PathInfo): readonly Grant[] {
+    const index = p.tokenIndex ?? this.buildTokenIndex(p);
     const { chain, target } = info;
     for (let n = 0; n < chain.length; n++) {
       const node = chain[n]!;
-      const grants = (node === target ? node.tokens : node.tokensProp).get(tokenId);
+      const d = index.get(node);
+      if (d === undefined) continue;
+      const grants = node === target ? d.asTarget : d.asAncestor;
       if (grants !== undefined) return grants;
     }
     return EMPTY_GRANTS;
+  }
+
+  private buildUserIndex(p: Principal): Map<AclNode, DecidingGrants> {
+    const own = this.userNodes.get(p.userid) ?? [];
+    const nodes = new Set<AclNode>(own);
+    for (const gid of p.groups) for (const node of this.groupNodes.get(gid) ?? []) nodes.add(node);
+    const index = new Map<AclNode, DecidingGrants>();
+    for (const node of nodes) {
+      const pick = (users: Map<string, Grant[]>, groups: Map<string, Grant[]>): Grant[] | undefined => {
+        const mine = users.get(p.userid);
+        if (mine !== undefined) return mine;
+        const union: Grant[] = [];
+        for (const gid of p.groups) union.push(...(groups.get(gid) ?? []));
+        return union.length > 0 ? union : undefined;
+      };
+      const d = { asTarget: pick(node.users, node.groups), asAncestor: pick(node.usersProp, node.groupsProp) };
+      if (d.asTarget !== undefined || d.asAncestor !== undefined) index.set(node, d);
+    }
+    p.userIndex = index;
+    return index;
+  }
+
+  private buildTokenIndex(p: Principal): Map<AclNode, DecidingGrants> {
+    const index = new Map<AclNode, DecidingGrants>();
+    for (const node of this.tokenNodes.get(p.id) ?? []) {
+      index.set(node, { asTarget: node.tokens.get(p.id), asAncestor: node.tokensProp.get(p.id) });
+    }
+    p.tokenIndex = index;
+    return index;
   }
 
   /** The same walk as walkUser/walkToken, recording every entry seen and why it did or did not count. */
