@@ -342,25 +342,25 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     clusters.push(new SimCluster(built, host));
     keys.push(built.ticketKey);
   }
-  const started: SimCluster[] = [];
-  try {
-    for (const [i, c] of clusters.entries()) {
-      const port = options.basePort ? options.basePort + i : 0;
-      await c.start(
+  // Certificates are generated off the main thread (WebCrypto), so start the listeners together.
+  const results = await Promise.allSettled(
+    clusters.map((c, i) =>
+      c.start(
         host,
-        port,
+        options.basePort ? options.basePort + i : 0,
         {
           authFailureDelayMs: options.authFailureDelayMs ?? 0,
           powerTaskDurationS: options.powerTaskDurationS ?? 2,
           seed,
         },
         keys[i] as Buffer,
-      );
-      started.push(c);
-    }
-  } catch (err) {
-    await Promise.all(started.map((c) => c.stop()));
-    throw err;
+      ),
+    ),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(clusters.map((c) => c.stop()));
+    throw failed.reason;
   }
   const activity = options.activity
     ? new ActivityGenerator(
