@@ -5,7 +5,10 @@ import express, { type Request } from 'express';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
@@ -47,10 +50,10 @@ export interface GatewayAppOptions {
   /** Collect process metrics (once per process: main.ts). */
   processMetrics?: boolean;
   /**
-   * Benchmark baseline only (never reachable from configuration): the same schema without
-   * graphql-shield and without the tenant predicate in SQL.
+   * Benchmark baselines only (never reachable from configuration): `no-shield` drops
+   * graphql-shield; `bare` also drops the tenant predicate from SQL.
    */
-  bareForBenchmark?: boolean;
+  benchmarkBaseline?: 'no-shield' | 'bare';
 }
 
 export interface GatewayDeps {
@@ -109,8 +112,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
     credentialsKey: options.credentialsKey,
   };
   const metrics = new GatewayMetrics(options.processMetrics ?? false);
-  const base = await buildBaseSchema();
-  const schema = options.bareForBenchmark ? base : applyShield(base);
+  const base = buildBaseSchema();
+  const schema = options.benchmarkBaseline ? base : applyShield(base);
   const armor = new ApolloArmor({
     maxDepth: { n: options.maxDepth },
     costLimit: { maxCost: options.maxCost },
@@ -132,7 +135,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
       auth,
       services,
       logger: logger.child({ requestId }),
-      unscoped: options.bareForBenchmark ?? false,
+      unscoped: options.benchmarkBaseline === 'bare',
     };
     return { ...partial, loaders: createLoaders(partial) };
   };
@@ -233,6 +236,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
       },
       // GraphiQL is not served (no CDN-hosted landing pages).
       ApolloServerPluginLandingPageDisabled(),
+      // No HTTP caching of tenant data; and its field instrumentation wraps every resolver.
+      ApolloServerPluginCacheControlDisabled(),
     ],
   });
 

@@ -258,7 +258,8 @@ export class Authentication {
     tokenRowId: string,
     rotate: boolean,
     req: RequestFacts,
-  ): Promise<string | null> {
+  ): Promise<{ token: string | null; tokenId: string }> {
+    let tokenId = '';
     const token = rotate ? `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}` : null;
     await em.transactional(async (tx) => {
       const res = await tx.execute<Array<{ name: string }>>(
@@ -268,6 +269,7 @@ export class Authentication {
         rotate ? [sha256(token!), tokenRowId, principal.userId] : [tokenRowId, principal.userId],
       );
       if (res.length === 0) throw AppError.notFound('API token');
+      tokenId = `${principal.username}!${res[0]!.name}`;
       await this.audit.record(tx, req, {
         action: rotate ? 'token.rotated' : 'token.revoked',
         outcome: 'success',
@@ -281,7 +283,7 @@ export class Authentication {
       });
     });
     await this.audit.wake(req.requestId);
-    return token;
+    return { token, tokenId };
   }
 
   async #throttleIp(req: RequestFacts): Promise<void> {

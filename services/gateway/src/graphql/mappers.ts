@@ -4,12 +4,13 @@ import type { TenantRow, ConnectionRow } from '../data/tenants.ts';
 import type { AuditRow } from '../data/audit-log.ts';
 import type { AlertRow } from '../data/alerts.ts';
 import { toGlobalId } from './relay.ts';
-import { Alert, AuditEvent, Connection, Resource, Task, Tenant } from './types.ts';
+import type { Alert, AuditEvent, Connection, Resource, Task, Tenant } from './types.ts';
 
 const num = (v: string | number | null): number | null => (v === null ? null : Number(v));
 
 export function toResource(r: GuestRow): Resource {
-  return Object.assign(new Resource(), {
+  return {
+    __typename: 'Resource',
     id: toGlobalId('Guest', r.id),
     vmid: r.vmid,
     type: r.type,
@@ -26,12 +27,13 @@ export function toResource(r: GuestRow): Resource {
     uptime: num(r.uptime),
     lastSeenAt: new Date(r.last_seen_at),
     rowId: r.id,
+    connectionRowId: r.connection_id,
     tenantRowId: r.tenant_id,
-  });
+  };
 }
 
 export function toTask(r: TaskRow): Task {
-  return Object.assign(new Task(), {
+  return {
     id: toGlobalId('Task', r.upid),
     upid: r.upid,
     type: r.type,
@@ -44,22 +46,23 @@ export function toTask(r: TaskRow): Task {
     status: r.status,
     outcome: r.outcome,
     fromPortal: r.portal_user_id !== null,
-    guestId: r.guest_id,
-  });
+  };
 }
 
 export function toTenant(r: TenantRow): Tenant {
-  return Object.assign(new Tenant(), {
+  return {
+    __typename: 'Tenant',
     id: toGlobalId('Tenant', r.id),
     slug: r.slug,
     name: r.name,
     locked: r.locked,
     createdAt: new Date(r.created_at),
-  });
+  };
 }
 
 export function toAuditEvent(r: AuditRow): AuditEvent {
-  return Object.assign(new AuditEvent(), {
+  return {
+    __typename: 'AuditEvent',
     id: toGlobalId('AuditRecord', `${r.chain_id}/${r.seq}`),
     chainId: r.chain_id,
     seq: r.seq,
@@ -83,11 +86,12 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
     detection: r.detection,
     payload: r.payload,
     recordHash: Buffer.from(r.record_hash).toString('hex'),
-  });
+  };
 }
 
 export function toAlert(r: AlertRow): Alert {
-  return Object.assign(new Alert(), {
+  return {
+    __typename: 'Alert',
     id: toGlobalId('Alert', r.id),
     ruleCode: r.rule_code,
     state: r.state,
@@ -100,7 +104,7 @@ export function toAlert(r: AlertRow): Alert {
     lastSeenAt: new Date(r.last_seen_at),
     acknowledgedAt: r.acknowledged_at ? new Date(r.acknowledged_at) : null,
     resolvedAt: r.resolved_at ? new Date(r.resolved_at) : null,
-  });
+  };
 }
 
 export function toConnection(r: ConnectionRow, provider: boolean): Connection {
@@ -114,7 +118,7 @@ export function toConnection(r: ConnectionRow, provider: boolean): Connection {
         : (r.consecutive_failures ?? 0) > 0
           ? 'degraded'
           : 'ok';
-  return Object.assign(new Connection(), {
+  return {
     id: toGlobalId('Connection', r.id),
     name: r.name,
     baseUrl: provider ? r.base_url : null,
@@ -123,5 +127,5 @@ export function toConnection(r: ConnectionRow, provider: boolean): Connection {
     health,
     lastSuccessAt: r.last_success_at ? new Date(r.last_success_at) : null,
     lastErrorCode: r.last_error_code,
-  });
+  };
 }

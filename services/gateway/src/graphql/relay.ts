@@ -2,7 +2,16 @@ import { AppError } from '@tenantgate/shared';
 
 /** Opaque global ids: base64url("Type:key"). Foreign, malformed and unknown ids all end as NOT_FOUND. */
 export type NodeType =
-  'Guest' | 'Tenant' | 'Task' | 'AuditRecord' | 'Alert' | 'AlertRule' | 'Connection' | 'Membership' | 'ApiToken';
+  | 'User'
+  | 'Guest'
+  | 'Tenant'
+  | 'Task'
+  | 'AuditRecord'
+  | 'Alert'
+  | 'AlertRule'
+  | 'Connection'
+  | 'Membership'
+  | 'ApiToken';
 
 export function toGlobalId(type: NodeType, key: string): string {
   return Buffer.from(`${type}:${key}`, 'utf8').toString('base64url');

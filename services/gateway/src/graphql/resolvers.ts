@@ -1,237 +1,41 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { AppError } from '@tenantgate/shared';
-import { GraphQLDateTimeISO } from 'graphql-scalars';
 import type { GatewayContext } from './context.ts';
 import { notFound } from './denials.ts';
 import { toAlert, toAuditEvent, toConnection, toResource, toTask, toTenant } from './mappers.ts';
 import { fromGlobalId, pageSize, toGlobalId, uuidOf } from './relay.ts';
-import {
+import type {
   Alert,
-  AlertConnection,
   AlertFilter,
-  AlertRule,
-  ApiTokenPayload,
-  AuditEventConnection,
+  AuditEvent,
   AuditLogFilter,
   Connection,
-  LoginPayload,
-  Me,
-  Node,
+  ConnectionOf,
   Resource,
-  ResourceConnection,
   ResourceFilter,
   ResourceOrder,
-  ResourceSortField,
-  SortDirection,
   Task,
-  TaskConnection,
   TaskFilter,
   Tenant,
 } from './types.ts';
+import type { Page } from '../data/resources.ts';
 
-@Resolver()
-export class QueryResolver {
-  @Query(() => Me, { description: 'The caller' })
-  me(@Ctx() ctx: GatewayContext): Me {
-    const p = ctx.services.authz.requirePrincipal(ctx.auth);
-    const active = ctx.auth.activeTenantId;
-    return Object.assign(new Me(), {
-      id: p.userId,
-      username: p.username,
-      isPortalAdmin: p.isPortalAdmin,
-      isComplianceAuditor: p.isComplianceAuditor,
-      credential: p.credential.kind === 'session' ? 'session' : `${p.username}!${p.credential.tokenName}`,
-      memberships: [...p.memberships.values()].map((m) => ({
-        tenantId: m.tenantId,
-        role: m.role,
-        privileges: [...m.privileges],
-      })),
-      activeTenantId: active,
-      privileges: active ? [...ctx.services.authz.privilegesIn(p, active)].sort() : [],
-    });
-  }
+// Thin resolvers (STYLE.md principle 6): validate input, ask the authorization service for a
+// scope, call a repository with it, map the rows.
 
-  @Query(() => [Tenant], { description: 'Tenants the caller may use' })
-  async tenants(@Ctx() ctx: GatewayContext): Promise<Tenant[]> {
-    const p = ctx.services.authz.requirePrincipal(ctx.auth);
-    if (ctx.services.authz.can(ctx.auth, 'provider.read'))
-      return (await ctx.services.tenants.all(ctx.em)).map(toTenant);
-    const rows = await ctx.services.tenants.byIds(ctx.em, [...p.memberships.keys()]);
-    return rows.sort((a, b) => a.slug.localeCompare(b.slug)).map(toTenant);
-  }
+type Args<T> = T;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-  @Query(() => Tenant)
-  async tenant(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Tenant> {
-    const p = ctx.services.authz.requirePrincipal(ctx.auth);
-    const key = fromGlobalId(id);
-    const tenantId = key?.type === 'Tenant' ? key.key : null;
-    if (!tenantId || !ctx.services.authz.mayUseTenant(p, tenantId)) throw await notFound(ctx, 'Tenant', id);
-    const row = await ctx.loaders.tenantById.load(uuidOf(id, 'Tenant'));
-    if (!row) throw await notFound(ctx, 'Tenant', id);
-    return toTenant(row);
-  }
+export function connectionOf<R, T>(page: Page<R>, map: (row: R) => T): ConnectionOf<T> {
+  return {
+    edges: page.rows.map((r, i) => ({ cursor: page.cursors[i]!, node: map(r) })),
+    pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
+  };
+}
 
-  @Query(() => Node, { description: 'Any object by its global id; foreign and unknown ids are NOT_FOUND' })
-  async node(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Node> {
-    const type = fromGlobalId(id)?.type;
-    if (type === 'Guest') return await this.resource(id, ctx);
-    if (type === 'Tenant') return await this.tenant(id, ctx);
-    if (type === 'Alert') return await this.alert(id, ctx);
-    throw await notFound(ctx, 'Node', id);
-  }
-
-  @Query(() => [Connection], {
-    description: 'PVE connections with sync health: all for provider roles, assigned ones for tenant admins',
-  })
-  async connections(@Ctx() ctx: GatewayContext): Promise<Connection[]> {
-    const authz = ctx.services.authz;
-    if (authz.can(ctx.auth, 'provider.read'))
-      return (await ctx.services.tenants.connections(ctx.em, null)).map((c) => toConnection(c, true));
-    const scope = authz.tenantScope(ctx.auth, 'tenant.manage');
-    return (await ctx.services.tenants.connections(ctx.em, scope.tenantId)).map((c) => toConnection(c, false));
-  }
-
-  @Query(() => ResourceConnection, { description: 'Guests of the active tenant across its clusters' })
-  async resources(
-    @Ctx() ctx: GatewayContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
-    @Arg('filter', () => ResourceFilter, { nullable: true }) filter?: ResourceFilter,
-    @Arg('orderBy', () => ResourceOrder, { nullable: true }) orderBy?: ResourceOrder,
-  ): Promise<ResourceConnection> {
-    const scope = ctx.unscoped ? 'unscoped' : ctx.services.authz.tenantScope(ctx.auth, 'resource.read');
-    const n = pageSize(first, ctx.services.maxPageSize);
-    const page = await ctx.services.resources.page(
-      ctx.em,
-      scope,
-      {
-        ...filter,
-        connectionIds: filter?.clusterIds?.map((c) => uuidOf(c, 'Connection')) ?? null,
-      },
-      { field: orderBy?.field ?? ResourceSortField.NAME, direction: orderBy?.direction ?? SortDirection.ASC },
-      n,
-      after ?? null,
-    );
-    return {
-      edges: page.rows.map((r, i) => ({ cursor: page.cursors[i]!, node: toResource(r) })),
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
-    };
-  }
-
-  @Query(() => Resource)
-  async resource(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Resource> {
-    const scope = ctx.services.authz.tenantScope(ctx.auth, 'resource.read');
-    const g = fromGlobalId(id);
-    const rows =
-      g?.type === 'Guest' && UUID.test(g.key) ? await ctx.services.resources.byIds(ctx.em, scope, [g.key]) : [];
-    if (!rows[0]) throw await notFound(ctx, 'Resource', id);
-    return toResource(rows[0]);
-  }
-
-  @Query(() => TaskConnection, { description: "PVE tasks of the active tenant's guests, newest first" })
-  async tasks(
-    @Ctx() ctx: GatewayContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
-    @Arg('filter', () => TaskFilter, { nullable: true }) filter?: TaskFilter,
-  ): Promise<TaskConnection> {
-    const scope = ctx.services.authz.tenantScope(ctx.auth, 'resource.read');
-    let guestId: string | null = null;
-    if (filter?.resourceId) {
-      const g = fromGlobalId(filter.resourceId);
-      if (g?.type !== 'Guest' || !UUID.test(g.key)) throw await notFound(ctx, 'Resource', filter.resourceId);
-      guestId = g.key;
-    }
-    const page = await ctx.services.tasks.page(
-      ctx.em,
-      scope,
-      { guestId, outcome: filter?.outcome ?? null, type: filter?.type ?? null },
-      pageSize(first, ctx.services.maxPageSize),
-      after ?? null,
-    );
-    return {
-      edges: page.rows.map((r, i) => ({ cursor: page.cursors[i]!, node: toTask(r) })),
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
-    };
-  }
-
-  @Query(() => AuditEventConnection, { description: "The active tenant's audit chain, or the provider chain" })
-  async auditLog(
-    @Ctx() ctx: GatewayContext,
-    @Arg('filter', () => AuditLogFilter, { nullable: true }) filter?: AuditLogFilter,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
-  ): Promise<AuditEventConnection> {
-    const authz = ctx.services.authz;
-    let chainId: string;
-    if (filter?.provider) {
-      authz.assert(ctx.auth, 'audit.readProvider', null);
-      chainId = 'provider';
-    } else {
-      chainId = authz.tenantScope(ctx.auth, 'audit.read').tenantId;
-    }
-    const page = await ctx.services.auditLog.page(
-      ctx.em,
-      chainId,
-      filter ?? {},
-      pageSize(first, ctx.services.maxPageSize),
-      after ?? null,
-    );
-    return {
-      edges: page.rows.map((r, i) => ({ cursor: page.cursors[i]!, node: toAuditEvent(r) })),
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
-    };
-  }
-
-  @Query(() => AlertConnection)
-  async alerts(
-    @Ctx() ctx: GatewayContext,
-    @Arg('filter', () => AlertFilter, { nullable: true }) filter?: AlertFilter,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
-  ): Promise<AlertConnection> {
-    const tenantId = alertTenant(ctx, filter?.provider ?? false);
-    const page = await ctx.services.alerts.page(
-      ctx.em,
-      tenantId,
-      filter ?? {},
-      pageSize(first, ctx.services.maxPageSize),
-      after ?? null,
-    );
-    return {
-      edges: page.rows.map((r, i) => ({ cursor: page.cursors[i]!, node: toAlert(r) })),
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
-    };
-  }
-
-  @Query(() => Alert)
-  async alert(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Alert> {
-    const tenantId = alertTenant(ctx, false);
-    const g = fromGlobalId(id);
-    const row =
-      g?.type === 'Alert' && UUID.test(g.key) ? await ctx.services.alerts.byId(ctx.em, tenantId, g.key) : undefined;
-    if (!row) throw await notFound(ctx, 'Alert', id);
-    return toAlert(row);
-  }
-
-  @Query(() => [AlertRule], { description: 'Built-in rules and the active tenant’s own rules' })
-  async alertRules(@Ctx() ctx: GatewayContext): Promise<AlertRule[]> {
-    const scope = ctx.services.authz.tenantScope(ctx.auth, 'alert.read');
-    const rows = await ctx.services.alerts.rules(ctx.em, scope.tenantId);
-    return rows.map((r) =>
-      Object.assign(new AlertRule(), {
-        id: r.id,
-        code: r.code,
-        kind: r.kind,
-        name: r.name,
-        severity: r.severity,
-        enabled: r.enabled,
-        builtin: r.tenant_id === null,
-        params: r.params,
-        scope: r.scope,
-      }),
-    );
-  }
+/** The uuid behind a global id of `type`, or null (callers answer NOT_FOUND, audited). */
+export function keyOf(id: string, type: string): string | null {
+  const g = fromGlobalId(id);
+  return g?.type === type && UUID.test(g.key) ? g.key.toLowerCase() : null;
 }
 
 /** The alert owner the caller reads: the provider (null) for provider roles on request, else the active tenant. */
@@ -243,76 +47,226 @@ export function alertTenant(ctx: GatewayContext, provider: boolean): string | nu
   return ctx.services.authz.tenantScope(ctx.auth, 'alert.read').tenantId;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+async function tenant(_: unknown, { id }: Args<{ id: string }>, ctx: GatewayContext): Promise<Tenant> {
+  const p = ctx.services.authz.requirePrincipal(ctx.auth);
+  const tenantId = keyOf(id, 'Tenant');
+  if (!tenantId || !ctx.services.authz.mayUseTenant(p, tenantId)) throw await notFound(ctx, 'Tenant', id);
+  const row = await ctx.loaders.tenantById.load(tenantId);
+  if (!row) throw await notFound(ctx, 'Tenant', id);
+  return toTenant(row);
+}
 
-@Resolver(() => Resource)
-export class ResourceFieldsResolver {
-  @FieldResolver(() => [Task], { description: 'The latest tasks of this guest' })
-  async tasks(@Root() resource: Resource, @Ctx() ctx: GatewayContext): Promise<Task[]> {
+async function resource(_: unknown, { id }: Args<{ id: string }>, ctx: GatewayContext): Promise<Resource> {
+  const scope = ctx.services.authz.tenantScope(ctx.auth, 'resource.read');
+  const guestId = keyOf(id, 'Guest');
+  const rows = guestId ? await ctx.services.resources.byIds(ctx.em, scope, [guestId]) : [];
+  if (!rows[0]) throw await notFound(ctx, 'Resource', id);
+  return toResource(rows[0]);
+}
+
+async function alert(_: unknown, { id }: Args<{ id: string }>, ctx: GatewayContext): Promise<Alert> {
+  const tenantId = alertTenant(ctx, false);
+  const alertId = keyOf(id, 'Alert');
+  const row = alertId ? await ctx.services.alerts.byId(ctx.em, tenantId, alertId) : undefined;
+  if (!row) throw await notFound(ctx, 'Alert', id);
+  return toAlert(row);
+}
+
+export const Query = {
+  me(_: unknown, __: unknown, ctx: GatewayContext) {
+    const p = ctx.services.authz.requirePrincipal(ctx.auth);
+    const active = ctx.auth.activeTenantId;
+    return {
+      id: toGlobalId('User', p.userId),
+      username: p.username,
+      isPortalAdmin: p.isPortalAdmin,
+      isComplianceAuditor: p.isComplianceAuditor,
+      credential: p.credential.kind === 'session' ? 'session' : `${p.username}!${p.credential.tokenName}`,
+      memberships: [...p.memberships.values()].map((m) => ({
+        tenantId: m.tenantId,
+        role: m.role,
+        privileges: [...m.privileges],
+      })),
+      activeTenantId: active,
+      privileges: active ? [...ctx.services.authz.privilegesIn(p, active)].sort() : [],
+    };
+  },
+
+  async tenants(_: unknown, __: unknown, ctx: GatewayContext): Promise<Tenant[]> {
+    const p = ctx.services.authz.requirePrincipal(ctx.auth);
+    if (ctx.services.authz.can(ctx.auth, 'provider.read'))
+      return (await ctx.services.tenants.all(ctx.em)).map(toTenant);
+    const rows = await ctx.services.tenants.byIds(ctx.em, [...p.memberships.keys()]);
+    return rows.sort((a, b) => a.slug.localeCompare(b.slug)).map(toTenant);
+  },
+
+  tenant,
+
+  async node(_: unknown, args: Args<{ id: string }>, ctx: GatewayContext): Promise<Tenant | Resource | Alert> {
+    const type = fromGlobalId(args.id)?.type;
+    if (type === 'Guest') return await resource(_, args, ctx);
+    if (type === 'Tenant') return await tenant(_, args, ctx);
+    if (type === 'Alert') return await alert(_, args, ctx);
+    throw await notFound(ctx, 'Node', args.id);
+  },
+
+  async connections(_: unknown, __: unknown, ctx: GatewayContext): Promise<Connection[]> {
+    const authz = ctx.services.authz;
+    if (authz.can(ctx.auth, 'provider.read'))
+      return (await ctx.services.tenants.connections(ctx.em, null)).map((c) => toConnection(c, true));
+    const scope = authz.tenantScope(ctx.auth, 'tenant.manage');
+    return (await ctx.services.tenants.connections(ctx.em, scope.tenantId)).map((c) => toConnection(c, false));
+  },
+
+  async resources(
+    _: unknown,
+    args: Args<{
+      first?: number | null;
+      after?: string | null;
+      filter?: ResourceFilter | null;
+      orderBy?: ResourceOrder | null;
+    }>,
+    ctx: GatewayContext,
+  ): Promise<ConnectionOf<Resource>> {
+    const scope = ctx.unscoped ? 'unscoped' : ctx.services.authz.tenantScope(ctx.auth, 'resource.read');
+    const first = pageSize(args.first, ctx.services.maxPageSize);
+    const filter = {
+      ...args.filter,
+      connectionIds: args.filter?.clusterIds?.map((c) => uuidOf(c, 'Connection', 'Cluster')) ?? null,
+    };
+    const order = { field: args.orderBy?.field ?? 'NAME', direction: args.orderBy?.direction ?? 'ASC' } as const;
+    const page = await ctx.services.resources.page(ctx.em, scope, filter, order, first, args.after ?? null);
+    return connectionOf(page, toResource);
+  },
+
+  resource,
+
+  async tasks(
+    _: unknown,
+    args: Args<{ first?: number | null; after?: string | null; filter?: TaskFilter | null }>,
+    ctx: GatewayContext,
+  ): Promise<ConnectionOf<Task>> {
+    const scope = ctx.services.authz.tenantScope(ctx.auth, 'resource.read');
+    let guestId: string | null = null;
+    if (args.filter?.resourceId) {
+      guestId = keyOf(args.filter.resourceId, 'Guest');
+      if (!guestId) throw await notFound(ctx, 'Resource', args.filter.resourceId);
+    }
+    const filter = { guestId, outcome: args.filter?.outcome ?? null, type: args.filter?.type ?? null };
+    const page = await ctx.services.tasks.page(
+      ctx.em,
+      scope,
+      filter,
+      pageSize(args.first, ctx.services.maxPageSize),
+      args.after ?? null,
+    );
+    return connectionOf(page, toTask);
+  },
+
+  async auditLog(
+    _: unknown,
+    args: Args<{ filter?: AuditLogFilter | null; first?: number | null; after?: string | null }>,
+    ctx: GatewayContext,
+  ): Promise<ConnectionOf<AuditEvent>> {
+    const authz = ctx.services.authz;
+    let chainId: string;
+    if (args.filter?.provider) {
+      authz.assert(ctx.auth, 'audit.readProvider', null);
+      chainId = 'provider';
+    } else {
+      chainId = authz.tenantScope(ctx.auth, 'audit.read').tenantId;
+    }
+    const page = await ctx.services.auditLog.page(
+      ctx.em,
+      chainId,
+      args.filter ?? {},
+      pageSize(args.first, ctx.services.maxPageSize),
+      args.after ?? null,
+    );
+    return connectionOf(page, toAuditEvent);
+  },
+
+  async alerts(
+    _: unknown,
+    args: Args<{ filter?: AlertFilter | null; first?: number | null; after?: string | null }>,
+    ctx: GatewayContext,
+  ): Promise<ConnectionOf<Alert>> {
+    const tenantId = alertTenant(ctx, args.filter?.provider ?? false);
+    const page = await ctx.services.alerts.page(
+      ctx.em,
+      tenantId,
+      args.filter ?? {},
+      pageSize(args.first, ctx.services.maxPageSize),
+      args.after ?? null,
+    );
+    return connectionOf(page, toAlert);
+  },
+
+  alert,
+
+  async alertRules(_: unknown, __: unknown, ctx: GatewayContext) {
+    const scope = ctx.services.authz.tenantScope(ctx.auth, 'alert.read');
+    const rows = await ctx.services.alerts.rules(ctx.em, scope.tenantId);
+    return rows.map((r) => ({
+      id: toGlobalId('AlertRule', r.id),
+      code: r.code,
+      kind: r.kind,
+      name: r.name,
+      severity: r.severity,
+      enabled: r.enabled,
+      builtin: r.tenant_id === null,
+      params: r.params,
+      scope: r.scope,
+    }));
+  },
+};
+
+export const ResourceFields = {
+  async tasks(resource: Resource, _: unknown, ctx: GatewayContext): Promise<Task[]> {
     return (await ctx.loaders.tasksByGuest.load(resource.rowId)).map(toTask);
-  }
-
-  @FieldResolver(() => Tenant, { nullable: true })
-  async tenant(@Root() resource: Resource, @Ctx() ctx: GatewayContext): Promise<Tenant | null> {
+  },
+  async tenant(resource: Resource, _: unknown, ctx: GatewayContext): Promise<Tenant | null> {
     if (!resource.tenantRowId) return null;
     const row = await ctx.loaders.tenantById.load(resource.tenantRowId);
     return row ? toTenant(row) : null;
-  }
-}
+  },
+};
 
-@Resolver()
-export class AuthResolver {
-  @Mutation(() => LoginPayload, { description: 'Local portal login; returns an opaque session token' })
-  async login(
-    @Arg('username', () => String) username: string,
-    @Arg('password', () => String) password: string,
-    @Ctx() ctx: GatewayContext,
-  ): Promise<LoginPayload> {
+export const AuthMutations = {
+  async login(_: unknown, { username, password }: Args<{ username: string; password: string }>, ctx: GatewayContext) {
     if (username.length > 200 || password.length > 1024) throw AppError.badInput('Credentials too long');
-    const res = await ctx.services.authn.login(username, password, ctx);
-    return Object.assign(new LoginPayload(), res);
-  }
+    return await ctx.services.authn.login(username, password, ctx);
+  },
 
-  @Mutation(() => Boolean, { description: 'Revokes the current session' })
-  async logout(@Ctx() ctx: GatewayContext): Promise<boolean> {
+  async logout(_: unknown, __: unknown, ctx: GatewayContext): Promise<boolean> {
     await ctx.services.authn.logout(ctx.services.authz.requirePrincipal(ctx.auth), ctx);
     return true;
-  }
+  },
 
-  @Mutation(() => ApiTokenPayload, {
-    description: 'A portal API token with a subset of your privileges (null: all of them)',
-  })
   async createApiToken(
-    @Arg('name', () => String) name: string,
-    @Ctx() ctx: GatewayContext,
-    @Arg('privileges', () => [String], { nullable: true }) privileges?: string[],
-    @Arg('expiresAt', () => GraphQLDateTimeISO, { nullable: true }) expiresAt?: Date,
-  ): Promise<ApiTokenPayload> {
+    _: unknown,
+    args: Args<{ name: string; privileges?: string[] | null; expiresAt?: Date | null }>,
+    ctx: GatewayContext,
+  ) {
     const p = ctx.services.authz.requirePrincipal(ctx.auth);
-    const res = await ctx.services.authn.createApiToken(
-      ctx.em,
-      p,
-      { name, privileges: privileges ?? null, expiresAt: expiresAt ?? null },
-      ctx,
-    );
-    return Object.assign(new ApiTokenPayload(), { ...res, id: toGlobalId('ApiToken', res.id) });
-  }
+    const input = { name: args.name, privileges: args.privileges ?? null, expiresAt: args.expiresAt ?? null };
+    const res = await ctx.services.authn.createApiToken(ctx.em, p, input, ctx);
+    return { ...res, id: toGlobalId('ApiToken', res.id) };
+  },
 
-  @Mutation(() => Boolean)
-  async revokeApiToken(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
+  async revokeApiToken(_: unknown, { id }: Args<{ id: string }>, ctx: GatewayContext): Promise<boolean> {
     const p = ctx.services.authz.requirePrincipal(ctx.auth);
-    const g = fromGlobalId(id);
-    if (g?.type !== 'ApiToken' || !UUID.test(g.key)) throw await notFound(ctx, 'ApiToken', id);
-    await ctx.services.authn.revokeOrRotateApiToken(ctx.em, p, g.key, false, ctx);
+    const key = keyOf(id, 'ApiToken');
+    if (!key) throw await notFound(ctx, 'ApiToken', id);
+    await ctx.services.authn.revokeOrRotateApiToken(ctx.em, p, key, false, ctx);
     return true;
-  }
+  },
 
-  @Mutation(() => ApiTokenPayload, { description: 'Replaces the secret of an API token; the old one stops working' })
-  async rotateApiToken(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<ApiTokenPayload> {
+  async rotateApiToken(_: unknown, { id }: Args<{ id: string }>, ctx: GatewayContext) {
     const p = ctx.services.authz.requirePrincipal(ctx.auth);
-    const g = fromGlobalId(id);
-    if (g?.type !== 'ApiToken' || !UUID.test(g.key)) throw await notFound(ctx, 'ApiToken', id);
-    const token = await ctx.services.authn.revokeOrRotateApiToken(ctx.em, p, g.key, true, ctx);
-    return Object.assign(new ApiTokenPayload(), { id, tokenId: p.username, token: token! });
-  }
-}
+    const key = keyOf(id, 'ApiToken');
+    if (!key) throw await notFound(ctx, 'ApiToken', id);
+    const rotated = await ctx.services.authn.revokeOrRotateApiToken(ctx.em, p, key, true, ctx);
+    return { id, tokenId: rotated!.tokenId, token: rotated!.token };
+  },
+};

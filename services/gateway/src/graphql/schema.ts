@@ -1,31 +1,26 @@
-import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
-import { buildSchema } from 'type-graphql';
-import { createPubSub } from '@graphql-yoga/subscription';
-import { QueryResolver, ResourceFieldsResolver, AuthResolver } from './resolvers.ts';
-import { AlertMutationResolver, TenantMutationResolver } from './mutations.ts';
-import { SubscriptionResolver } from './subscriptions.ts';
-import { Alert, AuditEvent, Resource, Tenant } from './types.ts';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { GraphQLDateTimeISO, GraphQLJSONObject } from 'graphql-scalars';
+import { typeDefs } from './typedefs.ts';
+import { AuthMutations, Query, ResourceFields } from './resolvers.ts';
+import { AlertMutations, TenantMutations } from './mutations.ts';
+import { Subscription } from './subscriptions.ts';
 
-let built: Promise<GraphQLSchema> | undefined;
-
-/** The gateway schema without authorization middleware (type-graphql metadata is global: build once). */
-export function buildBaseSchema(): Promise<GraphQLSchema> {
-  built ??= buildSchema({
-    resolvers: [
-      QueryResolver,
-      ResourceFieldsResolver,
-      AuthResolver,
-      AlertMutationResolver,
-      TenantMutationResolver,
-      SubscriptionResolver,
-    ],
-    orphanedTypes: [Resource, Tenant, Alert, AuditEvent],
-    validate: false,
-    emitSchemaFile: false,
-    // Required by type-graphql for Subscription fields; every subscription here brings its own
-    // `subscribe` (replay + Redis fan-out in AlertFeed), so this in-process PubSub stays unused.
-    pubSub: createPubSub(),
+/**
+ * The gateway schema without authorization middleware. SDL-first: tsx (how services and benches
+ * run, from the repository root) emits no legacy decorators, so type-graphql classes cannot load.
+ */
+export function buildBaseSchema(): GraphQLSchema {
+  return makeExecutableSchema({
+    typeDefs,
+    resolvers: {
+      DateTimeISO: GraphQLDateTimeISO,
+      JSONObject: GraphQLJSONObject,
+      Node: { __resolveType: (o: { __typename: string }) => o.__typename },
+      Query,
+      Mutation: { ...AuthMutations, ...AlertMutations, ...TenantMutations },
+      Subscription,
+      Resource: ResourceFields,
+    },
   });
-  return built;
 }

@@ -1,0 +1,436 @@
+// The gateway's GraphQL schema (SDL-first; see ARCHITECTURE.md "Gateway" for why not type-graphql).
+export const typeDefs = /* GraphQL */ `
+  """
+  An object with an opaque global id (Relay).
+  """
+  interface Node {
+    id: ID!
+  }
+
+  scalar DateTimeISO
+
+  type Task {
+    id: ID!
+    upid: String!
+    type: String!
+    node: String!
+    vmid: Int
+    user: String!
+    tokenId: String
+    startedAt: DateTimeISO!
+    endedAt: DateTimeISO
+    status: String
+    outcome: String!
+
+    """
+    Started from the portal (attributed to a portal user)
+    """
+    fromPortal: Boolean!
+  }
+
+  scalar JSONObject
+
+  type Tenant implements Node {
+    id: ID!
+    slug: String!
+    name: String!
+    locked: Boolean!
+    createdAt: DateTimeISO!
+  }
+
+  type Resource implements Node {
+    id: ID!
+    vmid: Int!
+    type: String!
+    node: String!
+    name: String
+    status: String!
+    pool: String
+    tags: [String!]!
+    template: Boolean!
+
+    """
+    PVE connection (cluster) name
+    """
+    cluster: String!
+    clusterId: ID!
+    maxcpu: Float
+    maxmem: Float
+    uptime: Float
+    lastSeenAt: DateTimeISO!
+
+    """
+    The latest tasks of this guest
+    """
+    tasks: [Task!]!
+    tenant: Tenant
+  }
+
+  type AuditEvent implements Node {
+    id: ID!
+    chainId: String!
+
+    """
+    Sequence number in the chain (bigint as string)
+    """
+    seq: String!
+    eventId: ID!
+    occurredAt: DateTimeISO!
+    recordedAt: DateTimeISO!
+    source: String!
+    action: String!
+    outcome: String!
+    actorType: String!
+    actorId: String
+    actorPrincipal: String
+    srcIp: String
+    node: String
+    targetType: String
+    targetId: String
+    targetName: String
+    targetPath: String
+    upid: String
+    requestId: String
+    detection: String!
+
+    """
+    null once redacted
+    """
+    payload: JSONObject
+
+    """
+    hex SHA-256 record hash
+    """
+    recordHash: String!
+  }
+
+  type Alert implements Node {
+    id: ID!
+    ruleCode: String!
+    state: String!
+    severity: String!
+    title: String!
+    summary: String!
+    dedupKey: String!
+    occurrences: Int!
+    firstSeenAt: DateTimeISO!
+    lastSeenAt: DateTimeISO!
+    acknowledgedAt: DateTimeISO
+    resolvedAt: DateTimeISO
+  }
+
+  type Query {
+    """
+    The caller
+    """
+    me: Me!
+
+    """
+    Tenants the caller may use
+    """
+    tenants: [Tenant!]!
+    tenant(id: ID!): Tenant!
+
+    """
+    Any object by its global id; foreign and unknown ids are NOT_FOUND
+    """
+    node(id: ID!): Node!
+
+    """
+    PVE connections with sync health: all for provider roles, assigned ones for tenant admins
+    """
+    connections: [Connection!]!
+
+    """
+    Guests of the active tenant across its clusters
+    """
+    resources(first: Int, after: String, filter: ResourceFilter, orderBy: ResourceOrder): ResourceConnection!
+    resource(id: ID!): Resource!
+
+    """
+    PVE tasks of the active tenant's guests, newest first
+    """
+    tasks(first: Int, after: String, filter: TaskFilter): TaskConnection!
+
+    """
+    The active tenant's audit chain, or the provider chain
+    """
+    auditLog(filter: AuditLogFilter, first: Int, after: String): AuditEventConnection!
+    alerts(filter: AlertFilter, first: Int, after: String): AlertConnection!
+    alert(id: ID!): Alert!
+
+    """
+    Built-in rules and the active tenant’s own rules
+    """
+    alertRules: [AlertRule!]!
+  }
+
+  type Me {
+    id: ID!
+    username: String!
+    isPortalAdmin: Boolean!
+    isComplianceAuditor: Boolean!
+
+    """
+    session, or the API token id user!name
+    """
+    credential: String!
+    memberships: [TenantMembership!]!
+
+    """
+    The validated active tenant (X-Tenant-Id)
+    """
+    activeTenantId: ID
+
+    """
+    Effective privileges in the active tenant
+    """
+    privileges: [String!]!
+  }
+
+  type TenantMembership {
+    tenantId: ID!
+    role: String!
+    privileges: [String!]!
+  }
+
+  type Connection {
+    id: ID!
+    name: String!
+
+    """
+    Only for provider roles
+    """
+    baseUrl: String
+
+    """
+    Pinned SHA-256 certificate fingerprint
+    """
+    fingerprint: String
+    enabled: Boolean!
+
+    """
+    ok | degraded | failing | unknown
+    """
+    health: String!
+    lastSuccessAt: DateTimeISO
+    lastErrorCode: String
+  }
+
+  type ResourceConnection {
+    edges: [ResourceEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  type ResourceEdge {
+    cursor: String!
+    node: Resource!
+  }
+
+  type PageInfo {
+    hasNextPage: Boolean!
+    endCursor: String
+  }
+
+  input ResourceOrder {
+    field: ResourceSortField!
+    direction: SortDirection! = ASC
+  }
+
+  enum ResourceSortField {
+    NAME
+    VMID
+    STATUS
+    NODE
+  }
+
+  enum SortDirection {
+    ASC
+    DESC
+  }
+
+  input ResourceFilter {
+    """
+    Cluster (connection) ids
+    """
+    clusterIds: [ID!]
+    node: String
+    type: GuestType
+    status: String
+    tag: String
+    pool: String
+
+    """
+    Substring of the name, case-insensitive
+    """
+    name: String
+  }
+
+  enum GuestType {
+    qemu
+    lxc
+  }
+
+  type TaskConnection {
+    edges: [TaskEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  type TaskEdge {
+    cursor: String!
+    node: Task!
+  }
+
+  input TaskFilter {
+    resourceId: ID
+    outcome: String
+    type: String
+  }
+
+  type AuditEventConnection {
+    edges: [AuditEventEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  type AuditEventEdge {
+    cursor: String!
+    node: AuditEvent!
+  }
+
+  input AuditLogFilter {
+    actor: String
+
+    """
+    Exact action, or a prefix ending in '.'
+    """
+    action: String
+    outcome: String
+
+    """
+    Target id, name or ACL path
+    """
+    target: String
+    srcIp: String
+    from: DateTimeISO
+    to: DateTimeISO
+    text: String
+
+    """
+    The provider chain (Portal Admin / Compliance Auditor)
+    """
+    provider: Boolean
+  }
+
+  type AlertConnection {
+    edges: [AlertEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  type AlertEdge {
+    cursor: String!
+    node: Alert!
+  }
+
+  input AlertFilter {
+    state: String
+    severity: String
+
+    """
+    Provider-level alerts (Portal Admin / Compliance Auditor)
+    """
+    provider: Boolean
+  }
+
+  type AlertRule {
+    id: ID!
+    code: String!
+    kind: String!
+    name: String!
+    severity: String!
+    enabled: Boolean!
+
+    """
+    Provider-wide built-in rule (read-only for tenants)
+    """
+    builtin: Boolean!
+    params: JSONObject!
+    scope: JSONObject!
+  }
+
+  type Mutation {
+    """
+    Local portal login; returns an opaque session token
+    """
+    login(username: String!, password: String!): LoginPayload!
+
+    """
+    Revokes the current session
+    """
+    logout: Boolean!
+
+    """
+    A portal API token with a subset of your privileges (null: all of them)
+    """
+    createApiToken(name: String!, privileges: [String!], expiresAt: DateTimeISO): ApiTokenPayload!
+    revokeApiToken(id: ID!): Boolean!
+
+    """
+    Replaces the secret of an API token; the old one stops working
+    """
+    rotateApiToken(id: ID!): ApiTokenPayload!
+    acknowledgeAlert(id: ID!, note: String): Alert!
+    resolveAlert(id: ID!, note: String): Alert!
+    silenceAlert(id: ID!, note: String): Alert!
+    createTenant(slug: String!, name: String!): Tenant!
+    updateTenant(id: ID!, name: String, locked: Boolean): Tenant!
+
+    """
+    Soft-deletes a tenant (its audit chain is kept)
+    """
+    deleteTenant(id: ID!): Boolean!
+  }
+
+  type LoginPayload {
+    """
+    Opaque session token: send as Authorization: Bearer <token>
+    """
+    token: String!
+    expiresAt: DateTimeISO!
+    userId: ID!
+  }
+
+  type ApiTokenPayload {
+    id: ID!
+
+    """
+    user!name
+    """
+    tokenId: String!
+
+    """
+    The secret, shown once
+    """
+    token: String!
+  }
+
+  type Subscription {
+    """
+    Alert transitions of the active tenant: replay after \`after\` (an alert_event cursor), then live
+    """
+    alertStream(after: String, filter: AlertFilter): AlertNotification!
+  }
+
+  """
+  A live or replayed alert transition; clients deduplicate by cursor.
+  """
+  type AlertNotification {
+    cursor: String!
+    alertId: ID!
+    ruleCode: String!
+    state: String!
+    fromState: String
+    severity: String!
+    title: String!
+    at: DateTimeISO!
+  }
+`;
