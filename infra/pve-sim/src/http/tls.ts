@@ -1,5 +1,6 @@
 // Self-signed certificate per simulated cluster, like pve-ssl.pem on a fresh node.
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPair, X509Certificate } from 'node:crypto';
+import { promisify } from 'node:util';
 import { generate } from 'selfsigned';
 
 export interface TlsMaterial {
@@ -7,6 +8,19 @@ export interface TlsMaterial {
   cert: string;
   /** SHA-256 fingerprint as PVE shows it: upper-case hex pairs joined by ':'. */
   fingerprint: string;
+}
+
+// RSA key generation dominates start-up (~0.3-0.7 s per key); clusters share one 2048-bit key
+// and each gets its own certificate (own serial, CN and validity, hence its own fingerprint).
+let sharedKey: Promise<{ privateKey: string; publicKey: string }> | undefined;
+
+function rsaKey(): Promise<{ privateKey: string; publicKey: string }> {
+  sharedKey ??= promisify(generateKeyPair)('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return sharedKey;
 }
 
 export async function generateCertificate(commonName: string, host: string): Promise<TlsMaterial> {
