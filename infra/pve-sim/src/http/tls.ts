@@ -33,6 +33,7 @@ export async function generateCertificate(commonName: string, host: string): Pro
     {
       keyType: 'rsa',
       keySize: 2048,
+      keyPair: await rsaKey(),
       algorithm: 'sha256',
       notBeforeDate,
       notAfterDate: new Date(notBeforeDate.getTime() + 2 * 365 * 86400_000),
