@@ -12,6 +12,6 @@ export {
   type ConnectionRow,
 } from './connections.ts';
 export { readSyncHealth, type ConnectionHealth, type SourceHealth } from './health.ts';
-export { AuditWakeup } from './wakeup.ts';
+export { AuditWakeup, type WakeupQueue } from './wakeup.ts';
 export { defaultSourceSettings, type SourceSettings, type SourceFailure } from './source-context.ts';
 export type { PveApi } from './pve-api.ts';

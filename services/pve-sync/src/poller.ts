@@ -24,6 +24,8 @@ export interface PollResult {
   /** Inbox rows inserted by this poll. */
   inserted: number;
   failures: SourceFailure[];
+  /** Milliseconds spent per source (observability and the benchmark). */
+  timings: Record<string, number>;
 }
 
 /** Errors that mean the connection as a whole is unusable: the other sources are not tried. */
@@ -52,7 +54,7 @@ export class ConnectionPoller {
     const { deps } = this;
     const now = deps.now ?? (() => new Date());
     const em = deps.em.fork();
-    const result: PollResult = { connectionId, status: 'ok', inserted: 0, failures: [] };
+    const result: PollResult = { connectionId, status: 'ok', inserted: 0, failures: [], timings: {} };
     let connection;
     try {
       connection = await openConnection(em, deps.credentialsKey, connectionId);
@@ -114,7 +116,7 @@ export class ConnectionPoller {
 
     let snapshot: InventorySnapshot | undefined;
     try {
-      snapshot = (await syncInventory(ctx)).snapshot;
+      snapshot = (await timed(result, 'inventory', () => syncInventory(ctx))).snapshot;
     } catch (err) {
       const f = failureOf(INVENTORY_SOURCE, err);
       await fail([f]);
@@ -123,7 +125,9 @@ export class ConnectionPoller {
     // Without a fresh inventory the node list and guest pools of the last good poll are used.
     snapshot ??= await this.#storedSnapshot(ctx).catch(() => undefined);
     if (snapshot) {
-      const t = await syncTasks(ctx, snapshot.nodes, snapshot.guests).catch((err: unknown) => ({
+      const nodes = snapshot.nodes;
+      const guests = snapshot.guests;
+      const t = await timed(result, 'tasks', () => syncTasks(ctx, nodes, guests)).catch((err: unknown) => ({
         failures: [failureOf('tasks', err)],
         succeeded: [],
         inserted: 0,
@@ -131,12 +135,13 @@ export class ConnectionPoller {
       if (t.failures.length > 0) await fail(t.failures);
     }
     try {
-      await syncClusterLog(ctx);
+      await timed(result, 'cluster-log', () => syncClusterLog(ctx));
     } catch (err) {
       await fail([failureOf(CLUSTER_LOG_SOURCE, err)]);
     }
     if (snapshot) {
-      const j = await syncJournals(ctx, snapshot.nodes).catch((err: unknown) => ({
+      const nodes = snapshot.nodes;
+      const j = await timed(result, 'journal', () => syncJournals(ctx, nodes)).catch((err: unknown) => ({
         failures: [failureOf('journal', err)],
         succeeded: [],
         inserted: 0,
@@ -144,7 +149,7 @@ export class ConnectionPoller {
       if (j.failures.length > 0) await fail(j.failures);
     }
     try {
-      await syncAccess(ctx);
+      await timed(result, 'access', () => syncAccess(ctx));
     } catch (err) {
       await fail([failureOf(ACCESS_SOURCE, err)]);
     }
@@ -160,3 +165,12 @@ export class ConnectionPoller {
 }
 
 const CONNECTION_SOURCE_NAME = 'connection';
+
+async function timed<T>(result: PollResult, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    result.timings[name] = Math.round(performance.now() - t0);
+  }
+}

@@ -1,12 +1,20 @@
 // The auditor wake-up (GUIDE §1): "the inbox has new rows", enqueued after the commit with a
 // deterministic job id. Best effort: the rows are already committed and the auditor also sweeps
 // the inbox, so a lost wake-up only delays them.
-import type { Queue } from 'bullmq';
 import { AuditWakeupJob, jobId, parseContract, type Logger } from '@tenantgate/shared';
+
+/** The part of a BullMQ Queue the publisher uses (any BullMQ copy in the workspace satisfies it). */
+export interface WakeupQueue {
+  add(
+    name: string,
+    data: AuditWakeupJob,
+    opts: { jobId: string; removeOnComplete: { count: number }; removeOnFail: { count: number } },
+  ): Promise<unknown>;
+}
 
 export class AuditWakeup {
   constructor(
-    private readonly queue: Queue,
+    private readonly queue: WakeupQueue,
     private readonly logger: Logger,
   ) {}
 

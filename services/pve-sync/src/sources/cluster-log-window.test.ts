@@ -51,4 +51,12 @@ describe('clusterLogWindow', () => {
     expect(w.wrapped).toBe(true);
     expect(w.lastSeen).toEqual({ node: 'a', uid: 4, time: 1004 });
   });
+
+  it('orders a node by uid: entries of the same second may carry interleaved times', () => {
+    const w = clusterLogWindow(newestFirst(e('a', 3, 1001), e('a', 4, 1000), e('a', 5, 1001)), {
+      a: { uid: 2, time: 1000 },
+    });
+    expect(w.gaps).toEqual([]);
+    expect(w.fresh.map((x) => x.uid).sort()).toEqual([3, 4, 5]);
+  });
 });

@@ -54,36 +54,45 @@ export function clusterLogWindow(
   const restarted: string[] = [];
   const next: Record<string, NodeMark> = { ...marks };
   for (const [node, entries] of byNode) {
-    // Oldest first by (time, uid).
-    entries.sort((a, b) => a.time - b.time || a.uid - b.uid);
+    // A node numbers its entries in order; times of entries logged in the same second may interleave.
+    entries.sort((a, b) => a.uid - b.uid);
     const mark = marks[node];
-    const isNew = (e: ClusterLogEntry): boolean => !mark || e.uid > mark.uid || e.time > mark.time;
-    const news = entries.filter(isNew);
-    if (news.length === 0) continue;
-    const first = news[0] as ClusterLogEntry;
-    if (mark) {
-      if (first.uid <= mark.uid) restarted.push(node);
-      else if (first.uid > mark.uid + 1) {
-        gaps.push({
-          node,
-          afterUid: mark.uid,
-          nextUid: first.uid,
-          missing: first.uid - mark.uid - 1,
-          time: first.time,
-        });
+    let news: ClusterLogEntry[];
+    if (!mark) news = entries;
+    else {
+      news = entries.filter((e) => e.uid > mark.uid);
+      // A uid at or below the mark with a newer time: pmxcfs restarted and numbers from 1 again.
+      const reset = entries.filter((e) => e.uid <= mark.uid && e.time > mark.time);
+      if (reset.length > 0 && news.length === 0) {
+        restarted.push(node);
+        news = reset;
+      } else if (news.length > 0) {
+        const first = news[0] as ClusterLogEntry;
+        if (first.uid > mark.uid + 1) {
+          gaps.push({
+            node,
+            afterUid: mark.uid,
+            nextUid: first.uid,
+            missing: first.uid - mark.uid - 1,
+            time: first.time,
+          });
+        }
       }
     }
+    if (news.length === 0) continue;
     // Holes between new entries: the ring dropped entries in between (it only drops the oldest, so
     // this also means loss).
-    for (let i = 1; i < news.length; i++) {
-      const a = news[i - 1] as ClusterLogEntry;
-      const b = news[i] as ClusterLogEntry;
-      if (b.uid > a.uid + 1)
-        gaps.push({ node, afterUid: a.uid, nextUid: b.uid, missing: b.uid - a.uid - 1, time: b.time });
+    if (!restarted.includes(node)) {
+      for (let i = 1; i < news.length; i++) {
+        const a = news[i - 1] as ClusterLogEntry;
+        const b = news[i] as ClusterLogEntry;
+        if (b.uid > a.uid + 1)
+          gaps.push({ node, afterUid: a.uid, nextUid: b.uid, missing: b.uid - a.uid - 1, time: b.time });
+      }
     }
     fresh.push(...news);
     const last = news[news.length - 1] as ClusterLogEntry;
-    next[node] = { uid: last.uid, time: last.time };
+    next[node] = { uid: last.uid, time: Math.max(last.time, ...news.map((x) => x.time)) };
   }
   fresh.sort((a, b) => a.time - b.time || a.node.localeCompare(b.node) || a.uid - b.uid);
   const wrapped =

@@ -19,6 +19,9 @@ import { clusterLogWindow, type ClusterLogGap, type LastSeen, type NodeMark } fr
 
 export const CLUSTER_LOG_SOURCE = 'cluster-log';
 
+/** Entries read first on a steady-state poll. */
+const STEADY_WINDOW = 200;
+
 const SUCCESSFUL_AUTH = /^successful (openid )?auth for user '([^']+)'$/;
 const TASK_MESSAGE = /^(starting task|end task) UPID:/;
 
@@ -58,10 +61,18 @@ export function clusterLogEvent(connectionId: string, e: ClusterLogEntry): Event
 }
 
 export async function syncClusterLog(ctx: SourceContext): Promise<SourceOutcome> {
-  const entries = await ctx.api.clusterLog(ctx.settings.CLUSTER_LOG_MAX);
   const cursor = cursorOf(await loadCursors(ctx.em, ctx.connectionId, CLUSTER_LOG_SOURCE), CLUSTER_LOG_SOURCE);
+  const last = (cursor.lastSeen ?? null) as LastSeen | null;
+  // Steady state reads a small window first; only when it does not reach back to the last entry
+  // read does it read as much as the ring holds. The cost follows the new entries, not the ring.
+  const small = Math.min(STEADY_WINDOW, ctx.settings.CLUSTER_LOG_MAX);
+  let entries = await ctx.api.clusterLog(last ? small : ctx.settings.CLUSTER_LOG_MAX);
+  const reaches = (list: ClusterLogEntry[]): boolean =>
+    list.some((e) => e.node === last?.node && e.uid === last.uid && e.time === last.time);
+  if (last && entries.length >= small && !reaches(entries))
+    entries = await ctx.api.clusterLog(ctx.settings.CLUSTER_LOG_MAX);
   const marks = (cursor.nodes ?? {}) as Record<string, NodeMark>;
-  const window = clusterLogWindow(entries, marks, (cursor.lastSeen ?? null) as LastSeen | null);
+  const window = clusterLogWindow(entries, marks, last);
   const observed = ctx.now();
   const drafts: EventDraft[] = [];
   for (const e of window.fresh) {
