@@ -32,6 +32,7 @@ import { formatError, isExpected, toGraphQLError } from './http/errors.ts';
 import { GatewayMetrics } from './http/metrics.ts';
 import type { GatewayServices } from './services.ts';
 import { AlertFeed } from './subscriptions/alert-feed.ts';
+import { PowerActions, defaultPveClientFactory, type PveClientFactory } from './data/power.ts';
 
 export interface GatewayAppOptions {
   introspection: boolean;
@@ -65,6 +66,8 @@ export interface GatewayDeps {
   redisSubscriber: Redis;
   wakeupQueue: Queue;
   options: GatewayAppOptions;
+  /** How PVE clients are built for power actions (default: PveClient with the connection's pinned fingerprint). */
+  pveClientFactory?: PveClientFactory;
 }
 
 export interface GatewayApp {
@@ -110,6 +113,13 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
     alertFeed: new AlertFeed(orm, alerts, deps.redisSubscriber, deps.redis, options.queuePrefix, logger),
     maxPageSize: options.maxPageSize,
     credentialsKey: options.credentialsKey,
+    power: new PowerActions(
+      orm,
+      audit,
+      options.credentialsKey,
+      deps.pveClientFactory ?? defaultPveClientFactory,
+      logger,
+    ),
   };
   const metrics = new GatewayMetrics(options.processMetrics ?? false);
   const base = buildBaseSchema();

@@ -8,6 +8,7 @@ import type { AuditLogRepository } from './data/audit-log.ts';
 import type { AlertRepository } from './data/alerts.ts';
 import type { TenantRepository } from './data/tenants.ts';
 import type { AlertFeed } from './subscriptions/alert-feed.ts';
+import type { PowerActions } from './data/power.ts';
 
 /** The process-wide services the resolvers use; built once by createGatewayApp. */
 export interface GatewayServices {
@@ -22,6 +23,7 @@ export interface GatewayServices {
   alerts: AlertRepository;
   tenants: TenantRepository;
   alertFeed: AlertFeed;
+  power: PowerActions;
   maxPageSize: number;
   credentialsKey: Buffer;
 }

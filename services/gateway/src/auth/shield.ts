@@ -88,6 +88,7 @@ export const permissions = {
     acknowledgeAlert: canInTenant('alert.manage'),
     resolveAlert: canInTenant('alert.manage'),
     silenceAlert: canInTenant('alert.manage'),
+    powerAction: canInTenant('resource.power'),
     createTenant: can('provider.manage'),
     updateTenant: can('provider.manage'),
     deleteTenant: can('provider.manage'),

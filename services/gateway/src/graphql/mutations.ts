@@ -1,9 +1,11 @@
 import { AppError } from '@tenantgate/shared';
 import type { GatewayContext } from './context.ts';
 import { notFound } from './denials.ts';
-import { toAlert, toTenant } from './mappers.ts';
+import { toAlert, toResource, toTenant } from './mappers.ts';
+import type { PvePowerAction } from '@tenantgate/pve-client';
+import { POWER_ACTIONS } from '../data/power.ts';
 import { alertTenant, keyOf } from './resolvers.ts';
-import type { Alert, Tenant } from './types.ts';
+import type { Alert, Resource, Tenant } from './types.ts';
 
 /** The audit actor of the request's principal. */
 export function actorOf(ctx: GatewayContext) {
@@ -128,5 +130,29 @@ export const TenantMutations = {
     if (!ok) throw await notFound(ctx, 'Tenant', id);
     await ctx.services.audit.wake(ctx.requestId);
     return true;
+  },
+};
+
+/** Power actions (Tenant User with VM.PowerMgmt, Tenant Admin, Portal Admin). */
+export const PowerMutations = {
+  async powerAction(
+    _: unknown,
+    args: { resourceId: string; action: PvePowerAction },
+    ctx: GatewayContext,
+  ): Promise<{ upid: string; requestId: string; resource: Resource }> {
+    const scope = ctx.services.authz.tenantScope(ctx.auth, 'resource.power');
+    if (!(POWER_ACTIONS as readonly string[]).includes(args.action)) throw AppError.badInput('Unknown power action');
+    const guestId = keyOf(args.resourceId, 'Guest');
+    const [guest] = guestId ? await ctx.services.resources.byIds(ctx.em, scope, [guestId]) : [];
+    if (!guest) throw await notFound(ctx, 'Resource', args.resourceId);
+    const actor = actorOf(ctx);
+    const upid = await ctx.services.power.run(
+      scope,
+      guest,
+      args.action,
+      { userId: actor.id, principal: actor.principal, actorType: actor.type },
+      ctx,
+    );
+    return { upid, requestId: ctx.requestId, resource: toResource(guest) };
   },
 };

@@ -3,7 +3,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { GraphQLDateTimeISO, GraphQLJSONObject } from 'graphql-scalars';
 import { typeDefs } from './typedefs.ts';
 import { AuthMutations, Query, ResourceFields } from './resolvers.ts';
-import { AlertMutations, TenantMutations } from './mutations.ts';
+import { AlertMutations, PowerMutations, TenantMutations } from './mutations.ts';
 import { Subscription } from './subscriptions.ts';
 
 /**
@@ -18,7 +18,7 @@ export function buildBaseSchema(): GraphQLSchema {
       JSONObject: GraphQLJSONObject,
       Node: { __resolveType: (o: { __typename: string }) => o.__typename },
       Query,
-      Mutation: { ...AuthMutations, ...AlertMutations, ...TenantMutations },
+      Mutation: { ...AuthMutations, ...AlertMutations, ...TenantMutations, ...PowerMutations },
       Subscription,
       Resource: ResourceFields,
     },

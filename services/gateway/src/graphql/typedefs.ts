@@ -385,9 +385,33 @@ export const typeDefs = /* GraphQL */ `
     updateTenant(id: ID!, name: String, locked: Boolean): Tenant!
 
     """
+    A power action on a guest of the active tenant (needs VM.PowerMgmt). Calls PVE and records the
+    returned UPID with the portal user and tenant.
+    """
+    powerAction(resourceId: ID!, action: PowerAction!): PowerActionPayload!
+
+    """
     Soft-deletes a tenant (its audit chain is kept)
     """
     deleteTenant(id: ID!): Boolean!
+  }
+
+  enum PowerAction {
+    start
+    stop
+    shutdown
+    reboot
+    suspend
+    resume
+  }
+
+  type PowerActionPayload {
+    """
+    The PVE task id (UPID) of the started action
+    """
+    upid: String!
+    requestId: ID!
+    resource: Resource!
   }
 
   type LoginPayload {

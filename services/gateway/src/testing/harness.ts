@@ -48,7 +48,7 @@ export async function startHarness(
       introspection: false,
       graphiql: false,
       sessionTtlS: 3600,
-      credentialsKey: randomBytes(32),
+      credentialsKey: overrides.credentialsKey ?? randomBytes(32),
       queuePrefix: prefix,
       loginMaxFailures: 3,
       loginLockoutS: 600,
