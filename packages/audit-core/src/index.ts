@@ -9,6 +9,7 @@ export {
   payloadDigest,
   recordHash,
   recordCoreOf,
+  canonicalCore,
   isoMillis,
   type RecordCore,
   type ChainRecord,

@@ -85,6 +85,26 @@ const CORE_FIELDS = [
   'payloadDigest',
 ] as const satisfies ReadonlyArray<keyof RecordCore>;
 
+const SORTED_CORE_FIELDS = [...CORE_FIELDS].sort();
+
+/**
+ * RFC 8785 canonical JSON of the core. The core is flat with string/number/null values, for which
+ * JCS is exactly sorted keys + ECMAScript JSON.stringify of each value; this fast path is checked
+ * against the general `canonicalize` implementation in the tests.
+ */
+export function canonicalCore(core: RecordCore): string {
+  let out = '{';
+  for (let i = 0; i < SORTED_CORE_FIELDS.length; i++) {
+    const f = SORTED_CORE_FIELDS[i]!;
+    const v = core[f];
+    if (v !== null && typeof v !== 'string' && !(typeof v === 'number' && Number.isSafeInteger(v))) {
+      throw new TypeError(`record field ${f} must be a string, a safe integer or null`);
+    }
+    out += `${i === 0 ? '' : ','}"${f}":${JSON.stringify(v)}`;
+  }
+  return `${out}}`;
+}
+
 /** Picks exactly the core fields (extra properties of a wider object never leak into the hash). */
 export function recordCoreOf(record: RecordCore): RecordCore {
   const core: Record<string, unknown> = {};
@@ -100,11 +120,7 @@ export function payloadDigest(payload: Record<string, unknown>): Buffer {
 /** `SHA-256(domain tag ‖ prev_hash ‖ canonical JSON of the record core)`. */
 export function recordHash(prevHash: Buffer, core: RecordCore): Buffer {
   if (prevHash.length !== 32) throw new Error(`prev_hash must be 32 bytes, got ${prevHash.length}`);
-  return createHash('sha256')
-    .update(RECORD_HASH_TAG)
-    .update(prevHash)
-    .update(canonicalJson(recordCoreOf(core)))
-    .digest();
+  return createHash('sha256').update(RECORD_HASH_TAG).update(prevHash).update(canonicalCore(core)).digest();
 }
 
 /** Normalises any accepted timestamp to the millisecond ISO form the chain stores and hashes. */

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { ChainVerifier, type VerificationReport } from './verify.ts';
 import { loadPublicKey, loadSigningKey, signCheckpoint, type Checkpoint, type SigningKey } from './checkpoint.ts';
-import { payloadDigest, recordHash, type ChainRecord } from './record.ts';
+import { canonicalCore, payloadDigest, recordCoreOf, recordHash, type ChainRecord } from './record.ts';
+import { canonicalJson } from './canonical.ts';
 import { buildChain, checkpointsFor, testKey } from './test-chain.ts';
 
 function verify(
@@ -175,6 +176,13 @@ describe('keys', () => {
       checkpointsFromGenesis: false,
     });
     expect(v.finish().findings.map((f) => f.code)).toContain('CHECKPOINT_SIGNATURE_INVALID');
+  });
+
+  it('serialises the record core exactly like the general RFC 8785 implementation', () => {
+    const [r] = buildChain(1);
+    const tricky = { ...r!, targetName: 'é "q" \\ \n \u2028 😀', actorId: null, seq: 9007199254740991 };
+    for (const core of [r!, tricky]) expect(canonicalCore(core)).toBe(canonicalJson(recordCoreOf(core)));
+    expect(() => canonicalCore({ ...r!, seq: 1.5 })).toThrow(/safe integer/);
   });
 
   it('hashes payloads canonically (key order does not matter)', () => {

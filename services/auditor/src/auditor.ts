@@ -24,6 +24,8 @@ export interface AuditorOptions {
   sweepIntervalMs: number;
   monitorIntervalMs: number;
   workerConcurrency: number;
+  /** Batches processed concurrently by this process (default 1). */
+  drainParallelism?: number;
 }
 
 export interface AuditorDeps {
@@ -67,7 +69,12 @@ export class AuditorService {
       batchSize: deps.options.batchSize,
     });
     this.monitors = new Monitors(deps.db, this.store, clock);
-    this.#drain = new Drain('inbox', async () => (await this.processor.processBatch()).claimed > 0, logger);
+    this.#drain = new Drain(
+      'inbox',
+      async () => (await this.processor.processBatch()).claimed > 0,
+      logger,
+      deps.options.drainParallelism ?? 1,
+    );
   }
 
   get ready(): boolean {

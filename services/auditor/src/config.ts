@@ -16,6 +16,8 @@ export const AuditorConfigSchema = z.object({
   MONITOR_INTERVAL_MS: envFields.positiveInt.default(15_000),
   BATCH_SIZE: envFields.positiveInt.max(5000).default(500),
   WORKER_CONCURRENCY: envFields.positiveInt.max(16).default(1),
+  /** Inbox batches in flight at once in this process (claims are disjoint; chains serialise appends). */
+  DRAIN_PARALLELISM: envFields.positiveInt.max(8).default(1),
   DB_POOL_MAX: envFields.positiveInt.default(10),
 });
 export type AuditorConfig = z.output<typeof AuditorConfigSchema>;

@@ -27,6 +27,8 @@ export interface BatchResult {
   claimed: number;
   appended: number;
   notifications: number;
+  /** Milliseconds per phase (claim, attribute, append, mark, rules), for tuning. */
+  timings: Record<string, number>;
 }
 
 export class InboxProcessor {
@@ -50,14 +52,29 @@ export class InboxProcessor {
 
   async #step(tx: Tx): Promise<{ result: BatchResult; notifications: AlertNotification[] }> {
     const { writer, engine, batchSize } = this.deps;
+    const timings: Record<string, number> = {};
+    let mark = performance.now();
+    const lap = (name: string) => {
+      const now = performance.now();
+      timings[name] = now - mark;
+      mark = now;
+    };
+    // claim and mark processed in one statement; a rollback un-marks (the rows stay locked until then)
     const claimed = await tx.query<InboxRow>(
-      `SELECT dedup_key, event_id, ${isoSql('occurred_at')} AS occurred_at, ${isoSql('observed_at')} AS observed_at, event
-       FROM audit_inbox WHERE processed_at IS NULL ORDER BY observed_at, dedup_key LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      `UPDATE audit_inbox i SET processed_at = now(), attempts = i.attempts + 1, last_error = NULL
+       FROM (SELECT dedup_key FROM audit_inbox WHERE processed_at IS NULL ORDER BY observed_at LIMIT $1 FOR UPDATE SKIP LOCKED) c
+       WHERE i.dedup_key = c.dedup_key
+       RETURNING i.dedup_key, i.event_id, ${isoSql('i.occurred_at')} AS occurred_at, ${isoSql('i.observed_at')} AS observed_at, i.event`,
       [batchSize],
     );
-    if (claimed.rows.length === 0) return { result: { claimed: 0, appended: 0, notifications: 0 }, notifications: [] };
+    claimed.rows.sort((x, y) => (x.observed_at < y.observed_at ? -1 : x.observed_at > y.observed_at ? 1 : 0));
+    if (claimed.rows.length === 0)
+      return { result: { claimed: 0, appended: 0, notifications: 0, timings }, notifications: [] };
+    lap('claim');
     const parsed = claimed.rows.map((row) => this.#parse(row));
+    lap('parse');
     const targets = await attribute(tx, parsed);
+    lap('attribute');
     const chains = new Map<string, string | null>();
     const entries: Array<{ chainId: string; record: NewRecord; parsed: Parsed }> = [];
     parsed.forEach((p, i) => {
@@ -69,18 +86,16 @@ export class InboxProcessor {
     });
     const heads = await writer.lockChains(tx, chains);
     const appended = await writer.append(tx, heads, entries);
-    await tx.query(
-      `UPDATE audit_inbox SET processed_at = now(), attempts = attempts + 1, last_error = NULL WHERE dedup_key = ANY($1::text[])`,
-      [claimed.rows.map((r) => r.dedup_key)],
-    );
+    lap('append');
     const byDedup = new Map(parsed.map((p) => [p.row.dedup_key, p]));
     const tags = await guestTags(tx, appended, byDedup);
     const notifications = await engine.evaluate(
       tx,
       appended.map((a) => toRuleEvent(a, byDedup.get(a.dedupKey)?.event ?? null, tags)),
     );
+    lap('rules');
     return {
-      result: { claimed: claimed.rows.length, appended: appended.length, notifications: notifications.length },
+      result: { claimed: claimed.rows.length, appended: appended.length, notifications: notifications.length, timings },
       notifications,
     };
   }

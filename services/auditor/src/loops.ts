@@ -13,6 +13,8 @@ export class Drain {
     private readonly name: string,
     private readonly step: () => Promise<boolean>,
     private readonly logger: Logger,
+    /** Steps run concurrently (each claims its own rows; they overlap I/O with CPU). */
+    private readonly parallelism = 1,
   ) {}
 
   kick(): Promise<void> {
@@ -31,7 +33,11 @@ export class Drain {
     do {
       this.#again = false;
       try {
-        while (!this.#stopped && (await this.step()));
+        await Promise.all(
+          Array.from({ length: this.parallelism }, async () => {
+            while (!this.#stopped && (await this.step()));
+          }),
+        );
       } catch (err) {
         this.logger.error({ err, loop: this.name }, 'step failed; retried on the next kick');
         return;

@@ -35,6 +35,7 @@ try {
         sweepIntervalMs: config.SWEEP_INTERVAL_MS,
         monitorIntervalMs: config.MONITOR_INTERVAL_MS,
         workerConcurrency: config.WORKER_CONCURRENCY,
+        drainParallelism: config.DRAIN_PARALLELISM,
       },
     }),
   );

@@ -1,12 +1,12 @@
 // Evaluates the enabled rules against freshly chained events, inside the transaction that chained
 // them: alert state and window state commit together with the records, so a crash can neither
 // lose an alert nor count an event twice. Window state lives in alert_rule_state (shared by every
-// auditor process, locked per key while in use).
+// auditor process; per chain, so the chain lock of the transaction serialises its use).
 import type { AlertNotification, Logger } from '@tenantgate/shared';
 import type { Tx } from '../db.ts';
 import { ruleKinds } from './catalog.ts';
 import type { AlertStore } from './store.ts';
-import type { Clock, RuleDefinition, RuleEvent, Severity, Signal } from './types.ts';
+import { SEVERITY_RANK, type Clock, type RuleDefinition, type RuleEvent, type Severity, type Signal } from './types.ts';
 
 interface RuleRow {
   id: string;
@@ -50,7 +50,8 @@ export class AlertEngine {
       }
     }
     if (work.length === 0) return [];
-    // 2. lock (creating when missing) the window state of every key in use, in a fixed order
+    // 2. load the window state of every key in use. No row locks needed: state is per chain, and
+    //    the surrounding transaction holds the chain's lock, so no other process evaluates it now.
     const stateKeys = new Map<string, { ruleId: string; chainId: string; key: string }>();
     for (const w of work) {
       if (w.key === 'stateless') continue;
@@ -62,21 +63,11 @@ export class AlertEngine {
     }
     const states = new Map<string, unknown>();
     if (stateKeys.size > 0) {
-      const ks = [...stateKeys.values()].sort((a, b) =>
-        stateId(a.ruleId, a.chainId, a.key) < stateId(b.ruleId, b.chainId, b.key) ? -1 : 1,
-      );
-      const cols = [ks.map((k) => k.ruleId), ks.map((k) => k.chainId), ks.map((k) => k.key)];
-      await tx.query(
-        `INSERT INTO alert_rule_state (rule_id, chain_id, state_key, state)
-         SELECT r, c, k, 'null'::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(r, c, k)
-         ON CONFLICT DO NOTHING`,
-        cols,
-      );
+      const ks = [...stateKeys.values()];
       const res = await tx.query<{ rule_id: string; chain_id: string; state_key: string; state: unknown }>(
         `SELECT s.rule_id, s.chain_id, s.state_key, s.state FROM alert_rule_state s
-         JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS t(r, c, k) ON s.rule_id = t.r AND s.chain_id = t.c AND s.state_key = t.k
-         ORDER BY s.rule_id, s.chain_id, s.state_key FOR UPDATE OF s`,
-        cols,
+         JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS t(r, c, k) ON s.rule_id = t.r AND s.chain_id = t.c AND s.state_key = t.k`,
+        [ks.map((k) => k.ruleId), ks.map((k) => k.chainId), ks.map((k) => k.key)],
       );
       for (const r of res.rows) states.set(stateId(r.rule_id, r.chain_id, r.state_key), r.state);
     }
@@ -90,6 +81,9 @@ export class AlertEngine {
     // 3. evaluate in event order, then apply the signals
     const touched = new Set<string>();
     const out: AlertNotification[] = [];
+    // alerts fired in this batch: further fires only count occurrences (one UPDATE at the end)
+    const firedInBatch = new Map<string, string>();
+    const bumps = new Map<string, { alertId: string; count: number; lastSeen: Date; severity: Severity }>();
     for (const { rule, event, key } of work) {
       const sid = stateId(rule.row.id, event.chainId, key);
       let signals: Signal[];
@@ -113,23 +107,42 @@ export class AlertEngine {
       for (const s of signals) {
         const oid = openId(rule.row.id, event.tenantId, s.dedupKey);
         if (s.type === 'fire') {
-          out.push(...(await this.store.fire(tx, ref, event.tenantId, s, new Date(event.occurredAt))));
+          const seen = new Date(event.occurredAt);
+          const alertId = firedInBatch.get(oid);
+          if (alertId !== undefined) {
+            const b = bumps.get(alertId) ?? { alertId, count: 0, lastSeen: seen, severity: s.severity };
+            b.count++;
+            if (seen > b.lastSeen) b.lastSeen = seen;
+            if (SEVERITY_RANK[s.severity] > SEVERITY_RANK[b.severity]) b.severity = s.severity;
+            bumps.set(alertId, b);
+            continue;
+          }
+          const res = await this.store.fireReturningId(tx, ref, event.tenantId, s, seen);
+          out.push(...res.notifications);
+          firedInBatch.set(oid, res.alertId);
           open.add(oid);
         } else if (open.has(oid)) {
+          if (firedInBatch.has(oid))
+            await this.store.addOccurrences(
+              tx,
+              [...bumps.values()].filter((b) => b.alertId === firedInBatch.get(oid)),
+            );
+          bumps.delete(firedInBatch.get(oid) ?? '');
           out.push(...(await this.store.resolve(tx, ref, event.tenantId, s.dedupKey, s.note ?? null)));
           open.delete(oid);
+          firedInBatch.delete(oid);
         }
       }
     }
+    await this.store.addOccurrences(tx, [...bumps.values()]);
     if (touched.size > 0) {
-      const ks = [...touched].map((sid) => ({
-        ...stateKeys.get(sid)!,
-        state: JSON.stringify(states.get(sid) ?? null),
-      }));
+      const ks = [...touched]
+        .sort()
+        .map((sid) => ({ ...stateKeys.get(sid)!, state: JSON.stringify(states.get(sid) ?? null) }));
       await tx.query(
-        `UPDATE alert_rule_state s SET state = t.st::jsonb, updated_at = $5
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS t(r, c, k, st)
-         WHERE s.rule_id = t.r AND s.chain_id = t.c AND s.state_key = t.k`,
+        `INSERT INTO alert_rule_state (rule_id, chain_id, state_key, state, updated_at)
+         SELECT r, c, k, st::jsonb, $5 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS t(r, c, k, st)
+         ON CONFLICT (rule_id, chain_id, state_key) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`,
         [ks.map((k) => k.ruleId), ks.map((k) => k.chainId), ks.map((k) => k.key), ks.map((k) => k.state), now],
       );
     }

@@ -40,6 +40,17 @@ export class AlertStore {
     signal: FireSignal,
     seenAt: Date,
   ): Promise<AlertNotification[]> {
+    return (await this.fireReturningId(tx, rule, tenantId, signal, seenAt)).notifications;
+  }
+
+  /** As `fire`, also returning the open alert's id (the engine batches further occurrences). */
+  async fireReturningId(
+    tx: Tx,
+    rule: RuleRef,
+    tenantId: string | null,
+    signal: FireSignal,
+    seenAt: Date,
+  ): Promise<{ alertId: string; notifications: AlertNotification[] }> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const open = await tx.query<{ id: string; severity: Severity }>(
         `SELECT id, severity FROM alert WHERE rule_id = $1 AND tenant_id IS NOT DISTINCT FROM $2 AND dedup_key = $3 AND state <> 'resolved' FOR UPDATE`,
@@ -53,7 +64,7 @@ export class AlertStore {
           `UPDATE alert SET occurrences = occurrences + 1, last_seen_at = GREATEST(last_seen_at, $2), severity = $3, updated_at = $4 WHERE id = $1`,
           [existing.id, seenAt, severity, this.clock.now()],
         );
-        return [];
+        return { alertId: existing.id, notifications: [] };
       }
       const now = this.clock.now();
       const silenced = await tx.query<{ hit: boolean }>(
@@ -81,18 +92,31 @@ export class AlertStore {
       );
       const id = inserted.rows[0]?.id;
       if (!id) continue; // another process opened it concurrently: count an occurrence instead
-      return [
-        await this.#event(
-          tx,
-          { id, state, severity: signal.severity, title: signal.title, tenant_id: tenantId, code: rule.code },
-          null,
-          state,
-          null,
-          null,
-        ),
-      ];
+      const alert = { id, state, severity: signal.severity, title: signal.title, tenant_id: tenantId, code: rule.code };
+      return { alertId: id, notifications: [await this.#event(tx, alert, null, state, null, null)] };
     }
     throw new Error(`could not open or update alert ${rule.code}/${signal.dedupKey}`);
+  }
+
+  /** Counts further occurrences of open alerts (batched: one statement for many alerts). */
+  async addOccurrences(
+    tx: Tx,
+    bumps: ReadonlyArray<{ alertId: string; count: number; lastSeen: Date; severity: Severity }>,
+  ): Promise<void> {
+    if (bumps.length === 0) return;
+    await tx.query(
+      `UPDATE alert a SET occurrences = a.occurrences + t.n, last_seen_at = GREATEST(a.last_seen_at, t.seen), updated_at = $5,
+         severity = CASE WHEN array_position($6::text[], t.sev) > array_position($6::text[], a.severity) THEN t.sev ELSE a.severity END
+       FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[]) AS t(id, n, seen, sev) WHERE a.id = t.id`,
+      [
+        bumps.map((b) => b.alertId),
+        bumps.map((b) => b.count),
+        bumps.map((b) => b.lastSeen),
+        bumps.map((b) => b.severity),
+        this.clock.now(),
+        ['info', 'low', 'medium', 'high', 'critical'],
+      ],
+    );
   }
 
   /** Resolves the open alert of (rule, tenant, dedup key), if any. */
