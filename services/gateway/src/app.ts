@@ -15,7 +15,8 @@ import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isAppError, type Logger, type Orm } from '@tenantgate/shared';
+import { AppError, isAppError, type Logger, type Orm } from '@tenantgate/shared';
+import { denied } from './graphql/denials.ts';
 import { Authentication } from './auth/authentication.ts';
 import { Authorization } from './auth/authorization.ts';
 import type { RequestAuth } from './auth/principal.ts';
@@ -169,6 +170,10 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
           if (!auth.principal) return false;
           ctx.extra.auth = auth;
           ctx.extra.srcIp = ctx.extra.request.socket.remoteAddress ?? null;
+          if (auth.rejectedTenantId) {
+            const c = buildContext(randomUUID(), ctx.extra.srcIp, auth);
+            await denied(c, AppError.forbidden(), { type: 'tenant', id: auth.rejectedTenantId });
+          }
           return true;
         } catch (err) {
           if (!isAppError(err)) logger.error({ err }, 'graphql-ws authentication failed');
@@ -288,7 +293,11 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
                 req.headers.authorization,
                 typeof tenantHeader === 'string' ? tenantHeader : undefined,
               );
-              return buildContext(requestId, srcIp, auth);
+              const ctx = buildContext(requestId, srcIp, auth);
+              // Asking for a tenant one is not a member of is a refused access: audited.
+              if (auth.rejectedTenantId)
+                await denied(ctx, AppError.forbidden(), { type: 'tenant', id: auth.rejectedTenantId });
+              return ctx;
             } catch (err) {
               metrics.authFailures.inc();
               if (isAppError(err)) throw toGraphQLError(err, true);

@@ -1,4 +1,4 @@
-import { AppError } from '@tenantgate/shared';
+import { AppError, isAppError } from '@tenantgate/shared';
 import type { GatewayContext } from './context.ts';
 import { notFound } from './denials.ts';
 import { toAlert, toAuditEvent, toConnection, toResource, toTask, toTenant } from './mappers.ts';
@@ -150,7 +150,9 @@ export const Query = {
     let guestId: string | null = null;
     if (args.filter?.resourceId) {
       guestId = keyOf(args.filter.resourceId, 'Guest');
-      if (!guestId) throw await notFound(ctx, 'Resource', args.filter.resourceId);
+      // A foreign or unknown guest is NOT_FOUND (not an empty page), like every id lookup.
+      const visible = guestId ? await ctx.services.resources.byIds(ctx.em, scope, [guestId]) : [];
+      if (!visible[0]) throw await notFound(ctx, 'Resource', args.filter.resourceId);
     }
     const filter = { guestId, outcome: args.filter?.outcome ?? null, type: args.filter?.type ?? null };
     const page = await ctx.services.tasks.page(
@@ -232,6 +234,16 @@ export const ResourceFields = {
   },
 };
 
+/** Another user's token and an unknown one answer alike (audited NOT_FOUND). */
+async function ownTokenOr404<T>(ctx: GatewayContext, id: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (isAppError(err) && err.code === 'NOT_FOUND') throw await notFound(ctx, 'ApiToken', id);
+    throw err;
+  }
+}
+
 export const AuthMutations = {
   async login(_: unknown, { username, password }: Args<{ username: string; password: string }>, ctx: GatewayContext) {
     if (username.length > 200 || password.length > 1024) throw AppError.badInput('Credentials too long');
@@ -258,7 +270,7 @@ export const AuthMutations = {
     const p = ctx.services.authz.requirePrincipal(ctx.auth);
     const key = keyOf(id, 'ApiToken');
     if (!key) throw await notFound(ctx, 'ApiToken', id);
-    await ctx.services.authn.revokeOrRotateApiToken(ctx.em, p, key, false, ctx);
+    await ownTokenOr404(ctx, id, () => ctx.services.authn.revokeOrRotateApiToken(ctx.em, p, key, false, ctx));
     return true;
   },
 
@@ -266,7 +278,9 @@ export const AuthMutations = {
     const p = ctx.services.authz.requirePrincipal(ctx.auth);
     const key = keyOf(id, 'ApiToken');
     if (!key) throw await notFound(ctx, 'ApiToken', id);
-    const rotated = await ctx.services.authn.revokeOrRotateApiToken(ctx.em, p, key, true, ctx);
+    const rotated = await ownTokenOr404(ctx, id, () =>
+      ctx.services.authn.revokeOrRotateApiToken(ctx.em, p, key, true, ctx),
+    );
     return { id, tokenId: rotated!.tokenId, token: rotated!.token };
   },
 };
