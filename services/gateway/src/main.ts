@@ -16,6 +16,13 @@ try {
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   shutdown.defer('redis', async () => void (await redis.quit()));
   const redisSubscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  // ioredis reconnects by itself; log instead of crashing on an unhandled 'error' event.
+  for (const [name, client] of [
+    ['redis', redis],
+    ['redis-subscriber', redisSubscriber],
+  ] as const) {
+    client.on('error', (err) => logger.warn({ err, client: name }, 'redis connection error'));
+  }
   shutdown.defer('redis-subscriber', async () => void (await redisSubscriber.quit()));
   const wakeupQueue = new Queue(QueueName.auditWakeup, { connection: redis, prefix: config.QUEUE_PREFIX });
   shutdown.defer('audit-wakeup-queue', () => wakeupQueue.close());
