@@ -12,8 +12,8 @@ export const DEMO_TENANTS = [
   { slug: 'initech', name: 'Initech' },
 ] as const;
 
-/** Privileges of a demo tenant user's membership (PVE privilege names). */
-export const DEMO_USER_PRIVILEGES = ['VM.Audit', 'VM.PowerMgmt', 'VM.Console'];
+/** Privileges of a demo tenant user's membership (PVE privilege names; Sys.Audit lets it read its tenant's audit log). */
+export const DEMO_USER_PRIVILEGES = ['VM.Audit', 'VM.PowerMgmt', 'VM.Console', 'Sys.Audit'];
 
 export interface DemoCluster {
   name: string;

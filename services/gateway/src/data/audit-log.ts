@@ -68,13 +68,21 @@ export class AuditLogRepository {
     if (filter.to) w.add('r.occurred_at < ?', filter.to);
     if (filter.text) {
       const p = likePattern(filter.text);
-      w.add(
-        `(r.action ILIKE ? ESCAPE '\\' OR r.actor_principal ILIKE ? ESCAPE '\\' OR r.target_name ILIKE ? ESCAPE '\\' OR r.payload::text ILIKE ? ESCAPE '\\')`,
-        p,
-        p,
-        p,
-        p,
-      );
+      // Free text: every human-meaningful column of the record (UPIDs and ACL paths included).
+      const columns = [
+        'r.action',
+        'r.actor_id',
+        'r.actor_principal',
+        'r.target_id',
+        'r.target_name',
+        'r.target_path',
+        'r.upid',
+        'r.node',
+        'r.src_ip',
+        'r.request_id',
+        'r.payload::text',
+      ];
+      w.add(`(${columns.map((c) => `${c} ILIKE ? ESCAPE '\\'`).join(' OR ')})`, ...columns.map(() => p));
     }
     if (after) {
       const [seq] = decodeCursor(after, 1);
