@@ -11,7 +11,8 @@ export type NodeType =
   | 'AlertRule'
   | 'Connection'
   | 'Membership'
-  | 'ApiToken';
+  | 'ApiToken'
+  | 'Assignment';
 
 export function toGlobalId(type: NodeType, key: string): string {
   return Buffer.from(`${type}:${key}`, 'utf8').toString('base64url');

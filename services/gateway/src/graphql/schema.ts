@@ -5,6 +5,7 @@ import { typeDefs } from './typedefs.ts';
 import { AuthMutations, Query, ResourceFields } from './resolvers.ts';
 import { AlertMutations, PowerMutations, TenantMutations } from './mutations.ts';
 import { Subscription } from './subscriptions.ts';
+import { AdminMutations } from './admin.ts';
 
 /**
  * The gateway schema without authorization middleware. SDL-first: tsx (how services and benches
@@ -18,7 +19,7 @@ export function buildBaseSchema(): GraphQLSchema {
       JSONObject: GraphQLJSONObject,
       Node: { __resolveType: (o: { __typename: string }) => o.__typename },
       Query,
-      Mutation: { ...AuthMutations, ...AlertMutations, ...TenantMutations, ...PowerMutations },
+      Mutation: { ...AuthMutations, ...AlertMutations, ...TenantMutations, ...PowerMutations, ...AdminMutations },
       Subscription,
       Resource: ResourceFields,
     },

@@ -391,9 +391,60 @@ export const typeDefs = /* GraphQL */ `
     powerAction(resourceId: ID!, action: PowerAction!): PowerActionPayload!
 
     """
+    Portal Admin: adds a PVE connection (fingerprint pinned, secret encrypted)
+    """
+    addConnection(input: ConnectionInput!): Connection!
+    updateConnection(id: ID!, input: ConnectionPatch!): Connection!
+    removeConnection(id: ID!): Boolean!
+
+    """
+    Portal Admin: assigns a guest (vmid), a PVE pool, or (neither) a whole connection to a tenant;
+    returns the assignment id. A move between tenants is audited in both chains.
+    """
+    assign(tenantId: ID!, connectionId: ID!, vmid: Int, pool: String): ID!
+    unassign(id: ID!): Boolean!
+
+    """
+    Tenant Admin: adds or changes a member of the active tenant
+    """
+    setMembership(username: String!, role: String!, privileges: [String!]!): TenantMembership!
+    removeMembership(username: String!): Boolean!
+
+    """
     Soft-deletes a tenant (its audit chain is kept)
     """
     deleteTenant(id: ID!): Boolean!
+  }
+
+  input ConnectionInput {
+    name: String!
+    """
+    https://host:8006
+    """
+    baseUrl: String!
+    """
+    SHA-256 certificate fingerprint, pinned on every connection
+    """
+    fingerprint: String!
+    """
+    user@realm!tokenname
+    """
+    tokenId: String!
+    """
+    The token secret; stored encrypted (AES-256-GCM), never returned
+    """
+    secret: String!
+    pollIntervalMs: Int
+  }
+
+  input ConnectionPatch {
+    name: String
+    baseUrl: String
+    fingerprint: String
+    tokenId: String
+    secret: String
+    pollIntervalMs: Int
+    enabled: Boolean
   }
 
   enum PowerAction {
