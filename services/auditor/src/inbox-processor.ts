@@ -88,10 +88,14 @@ export class InboxProcessor {
     const appended = await writer.append(tx, heads, entries);
     lap('append');
     const byDedup = new Map(parsed.map((p) => [p.row.dedup_key, p]));
+    const chainCounts = new Map<string, number>();
+    for (const e of entries) chainCounts.set(e.record.dedupKey, (chainCounts.get(e.record.dedupKey) ?? 0) + 1);
     const tags = await guestTags(tx, appended, byDedup);
     const notifications = await engine.evaluate(
       tx,
-      appended.map((a) => toRuleEvent(a, byDedup.get(a.dedupKey)?.event ?? null, tags)),
+      appended.map((a) =>
+        toRuleEvent(a, byDedup.get(a.dedupKey)?.event ?? null, tags, chainCounts.get(a.dedupKey) ?? 1),
+      ),
     );
     lap('rules');
     return {
@@ -244,7 +248,12 @@ async function guestTags(
   return out;
 }
 
-function toRuleEvent(a: AppendedRecord, e: AuditSourceEvent | null, tags: Map<string, string[]>): RuleEvent {
+function toRuleEvent(
+  a: AppendedRecord,
+  e: AuditSourceEvent | null,
+  tags: Map<string, string[]>,
+  chainCount: number,
+): RuleEvent {
   const vmid = e?.guest?.vmid ?? null;
   return {
     chainId: a.chainId,
@@ -271,5 +280,6 @@ function toRuleEvent(a: AppendedRecord, e: AuditSourceEvent | null, tags: Map<st
     payload: a.payload,
     vmid,
     guestTags: vmid !== null && a.connectionId ? (tags.get(`${a.connectionId}:${vmid}`) ?? []) : [],
+    chainCount,
   };
 }

@@ -33,6 +33,7 @@ function ev(over: Partial<RuleEvent> & { at: number }): RuleEvent {
     payload: {},
     vmid: null,
     guestTags: [],
+    chainCount: 1,
     ...rest,
   };
 }
@@ -171,15 +172,16 @@ describe('PRIV-002 risky API token', () => {
       payload: { tokenid: 'bob@pve!ci', ...payload },
     });
   it('medium without expiry, high with privsep=0; fixed tokens resolve', () => {
-    const s = run('PRIV-002', [tok('token.created', { expire: 0, privsep: 0 })]);
+    const s = run('PRIV-002', [tok('token.observed', { expire: 0, privsep: false })]);
     expect(
       fires(s)
         .map((x) => (x as { severity: string }).severity)
         .sort(),
     ).toEqual(['high', 'medium']);
-    const fixed = run('PRIV-002', [tok('token.changed', { expire: 1_900_000_000, privsep: 1 })]);
+    const fixed = run('PRIV-002', [tok('token.changed', { expire: 1_900_000_000, privsep: true })]);
     expect(fixed.filter((x) => x.type === 'resolve')).toHaveLength(2);
-    expect(fires(run('PRIV-002', [tok('token.created', { expire: 1_900_000_000, privsep: 1 })]))).toEqual([]);
+    expect(fires(run('PRIV-002', [tok('token.created', { expire: 1_900_000_000, privsep: true })]))).toEqual([]);
+    expect(run('PRIV-002', [{ ...tok('token.created', { expire: 0 }), source: 'portal' }])).toEqual([]);
   });
 });
 
@@ -274,10 +276,15 @@ describe('TEN-001 / TEN-002 / SYNC-001 / AUDIT-001', () => {
     const m = (role: string) => ev({ at: 0, action: 'membership.added', payload: { role, username: 'carol' } });
     expect(fires(run('TEN-002', [m('tenant_user')]))[0]).toMatchObject({ severity: 'info' });
     expect(fires(run('TEN-002', [m('tenant_admin')]))[0]).toMatchObject({ severity: 'medium' });
+    const promoted = ev({ at: 0, action: 'membership.changed', targetName: 'dave', payload: { role: 'tenant_admin' } });
+    expect(fires(run('TEN-002', [promoted]))[0]).toMatchObject({
+      severity: 'medium',
+      title: 'dave promoted to tenant_admin',
+    });
   });
   it('SYNC-001 fires on gaps (high) and unreachable (medium), recovery resolves', () => {
     const tl = [
-      ev({ at: 0, action: 'sync.gap', payload: { source: 'cluster-log' } }),
+      ev({ at: 0, action: 'sync.gap_detected', payload: { source: 'cluster-log' } }),
       ev({ at: 1, action: 'sync.unreachable' }),
       ev({ at: 2, action: 'sync.recovered' }),
     ];

@@ -41,6 +41,8 @@ export interface RuleEvent {
   vmid: number | null;
   /** The guest's tags (rule scopes select by tag). */
   guestTags: string[];
+  /** How many chains this event was written to (2 for a guest moved between tenants). */
+  chainCount: number;
 }
 
 export interface FireSignal {
@@ -83,6 +85,13 @@ export interface RuleDefinition<P = any, S = any> {
 
 export function str(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : null;
+}
+
+/** A field of an access-diff payload: the item after the change (pve-sync: payload.after), else top level. */
+export function field(payload: Record<string, unknown>, name: string): unknown {
+  const after = payload['after'];
+  if (after && typeof after === 'object' && name in after) return (after as Record<string, unknown>)[name];
+  return payload[name];
 }
 
 export function truthy(v: unknown): boolean {

@@ -7,20 +7,30 @@ const taskType = (e: RuleEvent) => (e.action.startsWith('task.') ? e.action.slic
 
 const NoParams = z.object({});
 
-/** VM-001: a destroy task (low), or a guest that vanished from the inventory without one (high). */
-export const guestDestroyed: RuleDefinition<Record<string, never>, null> = {
+type DestroyState = { destroyTaskAt: number | null };
+const CORRELATION_MS = 3_600_000;
+
+/**
+ * VM-001: a guest destroyed by a destroy task (low), or vanished from the inventory without one
+ * (high). The state per guest remembers the destroy task, so the inventory diff that follows it
+ * (pve-sync reports `guest.deleted` without a UPID) is recognised as expected.
+ */
+export const guestDestroyed: RuleDefinition<Record<string, never>, DestroyState> = {
   kind: 'guest_destroyed',
   params: NoParams as unknown as z.ZodType<Record<string, never>>,
   select: (e) =>
-    ((e.action === 'task.qmdestroy' || e.action === 'task.vzdestroy') && e.outcome !== 'failure') ||
+    ((e.action === 'task.qmdestroy' || e.action === 'task.vzdestroy') && e.outcome === 'success') ||
     e.action === 'guest.deleted'
-      ? 'stateless'
+      ? `guest:${guestKey(e)}`
       : null,
-  evaluate(_s, e) {
-    const vanished = e.action === 'guest.deleted' && e.upid === null;
+  evaluate(state, e) {
     const name = e.targetName ? ` (${e.targetName})` : '';
+    const isTask = e.action.startsWith('task.');
+    const taskAt = isTask ? e.occurredAt : (state?.destroyTaskAt ?? null);
+    const vanished =
+      !isTask && e.upid === null && (taskAt === null || Math.abs(e.occurredAt - taskAt) > CORRELATION_MS);
     return {
-      state: null,
+      state: { destroyTaskAt: taskAt },
       signals: [
         {
           type: 'fire',
@@ -99,13 +109,17 @@ export const guestTaskFailed: RuleDefinition<{ ignoreTypes: string[] }, null> = 
   },
 };
 
-const MOVE_ACTIONS = new Set(['assignment.guest_moved', 'assignment.changed', 'guest.moved', 'guest.reassigned']);
+/** Moves that are tenant changes by definition (the gateway's reassignment, written to both tenants). */
+const MOVE_ACTIONS = new Set(['assignment.moved', 'assignment.guest_moved', 'guest.moved', 'guest.reassigned']);
+/** A pool move is a tenant change only when it was attributed to two tenants. */
+const POOL_MOVE_ACTIONS = new Set(['guest.moved_pool']);
 
 /** TEN-001: a guest moved between tenants (written to both tenants' chains, so both are alerted). */
 export const guestMoved: RuleDefinition<Record<string, never>, null> = {
   kind: 'guest_moved',
   params: NoParams as unknown as z.ZodType<Record<string, never>>,
-  select: (e) => (MOVE_ACTIONS.has(e.action) ? 'stateless' : null),
+  select: (e) =>
+    MOVE_ACTIONS.has(e.action) || (POOL_MOVE_ACTIONS.has(e.action) && e.chainCount > 1) ? 'stateless' : null,
   evaluate(_s, e, { severity }) {
     return {
       state: null,
@@ -114,7 +128,7 @@ export const guestMoved: RuleDefinition<Record<string, never>, null> = {
           type: 'fire',
           dedupKey: `move:${guestKey(e)}:${e.eventId}`,
           severity,
-          title: `Guest ${e.vmid ?? e.targetId ?? '?'} moved between tenants`,
+          title: `${e.targetType === 'pool' ? 'Pool' : 'Guest'} ${e.vmid ?? e.targetId ?? '?'} moved between tenants`,
           labels: {
             vmid: e.vmid,
             from: e.payload['fromTenantId'] ?? null,

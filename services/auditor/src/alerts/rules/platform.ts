@@ -9,10 +9,13 @@ const NoParams = z.object({}) as unknown as z.ZodType<Record<string, never>>;
 export const memberAdded: RuleDefinition<Record<string, never>, null> = {
   kind: 'member_added',
   params: NoParams,
-  select: (e) => (e.action === 'membership.added' ? 'stateless' : null),
+  select: (e) =>
+    e.action === 'membership.added' || (e.action === 'membership.changed' && e.payload['role'] === 'tenant_admin')
+      ? 'stateless'
+      : null,
   evaluate(_s, e) {
     const role = str(e.payload['role']) ?? 'tenant_user';
-    const user = str(e.payload['username']) ?? str(e.payload['userId']) ?? e.targetId ?? '?';
+    const user = str(e.payload['username']) ?? e.targetName ?? str(e.payload['userId']) ?? e.targetId ?? '?';
     return {
       state: null,
       signals: [
@@ -20,7 +23,8 @@ export const memberAdded: RuleDefinition<Record<string, never>, null> = {
           type: 'fire',
           dedupKey: `member:${user}:${e.eventId}`,
           severity: role === 'tenant_admin' ? 'medium' : 'info',
-          title: `${user} added to the tenant as ${role}`,
+          title:
+            e.action === 'membership.added' ? `${user} added to the tenant as ${role}` : `${user} promoted to ${role}`,
           labels: { user, role, by: e.actorId },
         },
       ],
@@ -32,7 +36,7 @@ export const memberAdded: RuleDefinition<Record<string, never>, null> = {
 export const syncHealth: RuleDefinition<Record<string, never>, null> = {
   kind: 'sync_health',
   params: NoParams,
-  select: (e) => (/^sync\.(gap|unreachable|lag|recovered)$/.test(e.action) ? 'stateless' : null),
+  select: (e) => (/^sync\.(gap|gap_detected|unreachable|lag|recovered)$/.test(e.action) ? 'stateless' : null),
   evaluate(_s, e) {
     const conn = e.connectionId ?? '-';
     const source = str(e.payload['source']) ?? '-';
@@ -45,7 +49,7 @@ export const syncHealth: RuleDefinition<Record<string, never>, null> = {
         ],
       };
     }
-    if (e.action === 'sync.gap') {
+    if (e.action === 'sync.gap' || e.action === 'sync.gap_detected') {
       return {
         state: null,
         signals: [

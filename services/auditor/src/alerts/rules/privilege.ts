@@ -1,7 +1,9 @@
 // PRIV-001 privilege escalation and PRIV-002 risky API tokens. Signals: access-config diffs from
-// pve-sync (`acl.granted`/`acl.changed`, `role.created`/`role.changed`, `token.*`; detection diff).
+// pve-sync (`acl.granted|changed`, `role.created|changed`, `token.created|changed|deleted|observed`;
+// detection diff). The changed item is in payload.after (payload.before for the old one); for ACL
+// entries pve-sync adds the role's privileges as payload.privs.
 import { z } from 'zod';
-import { str, truthy, type RuleDefinition, type RuleEvent, type Signal } from '../types.ts';
+import { field, str, truthy, type RuleDefinition, type RuleEvent, type Signal } from '../types.ts';
 
 /** Privileges whose grant is an escalation (GUIDE §5). */
 export const RISKY_PRIVILEGES = ['Permissions.Modify', 'Sys.Modify', 'Realm.Allocate', 'User.Modify'] as const;
@@ -21,33 +23,42 @@ const list = (v: unknown): string[] =>
 
 const EscalationParams = z.object({ extraPrivileges: z.array(z.string()).default([]) });
 
-/** PRIV-001: Administrator or a risky privilege granted, or any propagating grant on `/`. */
+function beforePrivs(e: RuleEvent): Set<string> {
+  const before = e.payload['before'];
+  return new Set(before && typeof before === 'object' ? list((before as Record<string, unknown>)['privs']) : []);
+}
+
+/** PRIV-001: Administrator or a risky privilege granted (or added to a role), or any propagating grant on `/`. */
 export const privilegeEscalation: RuleDefinition<z.output<typeof EscalationParams>, null> = {
   kind: 'privilege_escalation',
   params: EscalationParams,
-  select: (e) => (/^(acl|role)\.(granted|changed|created)$/.test(e.action) ? 'stateless' : null),
+  select: (e) => (/^(acl\.(granted|changed)|role\.(created|changed))$/.test(e.action) ? 'stateless' : null),
   evaluate(_s, e, { params, severity }) {
     const risky = new Set<string>([...RISKY_PRIVILEGES, ...params.extraPrivileges]);
-    const roles = [...list(e.payload['roles']), ...list(e.payload['roleid'])];
-    const privs = new Set(list(e.payload['privs']));
-    for (const r of roles) for (const p of RISKY_BUILTIN_ROLES[r] ?? []) privs.add(p);
-    const hits = [...privs].filter((p) => risky.has(p)).sort();
-    const path = str(e.payload['path']) ?? e.targetPath;
-    const ugid = str(e.payload['ugid']) ?? str(e.payload['userid']) ?? e.targetId;
-    const rootPropagating = e.action.startsWith('acl.') && path === '/' && truthy(e.payload['propagate'] ?? 1);
+    const isRole = e.action.startsWith('role.');
+    const roleid = str(field(e.payload, 'roleid')) ?? (isRole ? e.targetId : null);
+    const roles = [...list(field(e.payload, 'roles')), ...(roleid ? [roleid] : [])];
+    const privs = new Set([...list(e.payload['privs']), ...list(field(e.payload, 'privs'))]);
+    if (!isRole) for (const r of roles) for (const p of RISKY_BUILTIN_ROLES[r] ?? []) privs.add(p);
+    // a changed role only escalates through privileges it did not have before
+    const had = isRole && e.action === 'role.changed' ? beforePrivs(e) : new Set<string>();
+    const hits = [...privs].filter((p) => risky.has(p) && !had.has(p)).sort();
+    const path = str(field(e.payload, 'path')) ?? e.targetPath;
+    const ugid = str(field(e.payload, 'ugid')) ?? str(field(e.payload, 'userid'));
+    const rootPropagating = !isRole && path === '/' && truthy(field(e.payload, 'propagate') ?? 1);
     if (hits.length === 0 && !rootPropagating) return { state: null, signals: [] };
-    const what = roles.length ? roles.join(',') : [...privs].join(',');
+    const what = roles.length ? roles.join(',') : hits.join(',');
     return {
       state: null,
       signals: [
         {
           type: 'fire',
-          dedupKey: `${e.connectionId ?? '-'}:${e.action.split('.')[0]}:${path ?? '-'}:${ugid ?? '-'}:${what}`,
+          dedupKey: `${e.connectionId ?? '-'}:${isRole ? 'role' : 'acl'}:${path ?? '-'}:${ugid ?? '-'}:${what}`,
           severity,
-          title: e.action.startsWith('role.')
-            ? `Role ${str(e.payload['roleid']) ?? '?'} now holds ${hits.join(', ')}`
+          title: isRole
+            ? `Role ${roleid ?? '?'} now holds ${hits.join(', ')}`
             : `${what} granted to ${ugid ?? '?'} on ${path ?? '?'}${rootPropagating ? ' (propagating from /)' : ''}`,
-          labels: { path, ugid, roles, privileges: hits, propagate: rootPropagating },
+          labels: { path, ugid, roles, privileges: hits, propagate: rootPropagating, connectionId: e.connectionId },
         },
       ],
     };
@@ -56,18 +67,18 @@ export const privilegeEscalation: RuleDefinition<z.output<typeof EscalationParam
 
 const TokenParams = z.object({ requireExpiry: z.boolean().default(true) });
 
-const tokenId = (e: RuleEvent) => str(e.payload['tokenid']) ?? e.targetId ?? '?';
-
-/** PRIV-002: an API token without expiry (medium) or with privsep=0 (high); fixed → resolved. */
+/** PRIV-002: a PVE API token without expiry (medium) or with privsep=0 (high); fixed or deleted → resolved. */
 export const riskyToken: RuleDefinition<z.output<typeof TokenParams>, null> = {
   kind: 'risky_token',
   params: TokenParams,
-  select: (e) => (/^token\.(created|changed|deleted)$/.test(e.action) ? 'stateless' : null),
+  // PVE tokens only (portal API tokens are the gateway's own and always scoped)
+  select: (e) =>
+    e.source !== 'portal' && /^token\.(created|changed|deleted|observed)$/.test(e.action) ? 'stateless' : null,
   evaluate(_s, e, { params }) {
-    const id = tokenId(e);
+    const id = str(field(e.payload, 'tokenid')) ?? e.targetId ?? '?';
     const expiryKey = `token:${e.connectionId ?? '-'}:${id}:expiry`;
     const privsepKey = `token:${e.connectionId ?? '-'}:${id}:privsep`;
-    if (e.action === 'token.deleted')
+    if (e.action === 'token.deleted') {
       return {
         state: null,
         signals: [
@@ -75,8 +86,9 @@ export const riskyToken: RuleDefinition<z.output<typeof TokenParams>, null> = {
           { type: 'resolve', dedupKey: privsepKey },
         ],
       };
+    }
     const signals: Signal[] = [];
-    const expire = Number(e.payload['expire'] ?? 0);
+    const expire = Number(field(e.payload, 'expire') ?? 0);
     if (params.requireExpiry && !(expire > 0)) {
       signals.push({
         type: 'fire',
@@ -86,8 +98,8 @@ export const riskyToken: RuleDefinition<z.output<typeof TokenParams>, null> = {
         labels: { tokenid: id },
       });
     } else signals.push({ type: 'resolve', dedupKey: expiryKey });
-    const privsep = e.payload['privsep'];
-    if (privsep !== undefined && !truthy(privsep)) {
+    const privsep = field(e.payload, 'privsep');
+    if (privsep !== undefined && privsep !== null && !truthy(privsep)) {
       signals.push({
         type: 'fire',
         dedupKey: privsepKey,
