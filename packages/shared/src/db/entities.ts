@@ -300,6 +300,76 @@ export const AlertSchema = defineEntity({
 });
 export type Alert = InferEntity<typeof AlertSchema>;
 
+/** Head of an audit chain ('provider' or a tenant id). Written only by the auditor, under a row lock. */
+export const AuditChainSchema = defineEntity({
+  name: 'AuditChain',
+  tableName: 'audit_chain',
+  properties: {
+    chainId: p.text().primary(),
+    tenantId: p.uuid().nullable(),
+    headSeq: p.bigint('number').default(0),
+    headHash: p.blob(),
+    checkpointSeq: p.bigint('number').default(0),
+    checkpointAt: p.datetime().nullable(),
+    checkpointSignature: p.blob().nullable(),
+    prunedThroughSeq: p.bigint('number').default(0),
+    createdAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type AuditChain = InferEntity<typeof AuditChainSchema>;
+
+/** A signed checkpoint (insert-only). */
+export const AuditCheckpointSchema = defineEntity({
+  name: 'AuditCheckpoint',
+  tableName: 'audit_checkpoint',
+  primaryKeys: ['chainId', 'seq'],
+  properties: {
+    chainId: p.text().primary(),
+    seq: p.bigint('number').primary(),
+    headHash: p.blob(),
+    createdAt: p.datetime(),
+    prevSignature: p.blob().nullable(),
+    keyId: p.text(),
+    signature: p.blob(),
+  },
+});
+export type AuditCheckpoint = InferEntity<typeof AuditCheckpointSchema>;
+
+/** One alert transition (insert-only); `id` is the replay cursor of alertStream. */
+export const AlertEventSchema = defineEntity({
+  name: 'AlertEvent',
+  tableName: 'alert_event',
+  filters: tenantFilter,
+  properties: {
+    id: p.bigint('string').primary(),
+    alertId: p.uuid(),
+    tenantId: p.uuid().nullable(),
+    fromState: p.text().nullable(),
+    toState: p.text(),
+    at: p.datetime().defaultRaw('now()'),
+    actorId: p.uuid().nullable(),
+    note: p.text().nullable(),
+  },
+});
+export type AlertEvent = InferEntity<typeof AlertEventSchema>;
+
+export const AlertSilenceSchema = defineEntity({
+  name: 'AlertSilence',
+  tableName: 'alert_silence',
+  filters: tenantFilter,
+  properties: {
+    id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
+    tenantId: p.uuid().nullable(),
+    ruleCode: p.text().nullable(),
+    dedupKey: p.text().nullable(),
+    until: p.datetime(),
+    reason: p.text().default(''),
+    createdBy: p.uuid().nullable(),
+    createdAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type AlertSilence = InferEntity<typeof AlertSilenceSchema>;
+
 export const allEntities = [
   TenantSchema,
   PortalUserSchema,
@@ -315,4 +385,8 @@ export const allEntities = [
   AuditRecordSchema,
   AlertRuleSchema,
   AlertSchema,
+  AuditChainSchema,
+  AuditCheckpointSchema,
+  AlertEventSchema,
+  AlertSilenceSchema,
 ];
