@@ -78,6 +78,7 @@ export const permissions = {
     alerts: providerOr('alert.read'),
     alert: canInTenant('alert.read'),
     alertRules: canInTenant('alert.read'),
+    auditExport: providerOr('audit.read'),
   },
   Mutation: {
     login: allow,
@@ -96,6 +97,9 @@ export const permissions = {
     assign: can('provider.manage'),
     unassign: can('provider.manage'),
     setMembership: canInTenant('tenant.manage'),
+    createAlertRule: canInTenant('alert.manage'),
+    updateAlertRule: canInTenant('alert.manage'),
+    deleteAlertRule: canInTenant('alert.manage'),
     removeMembership: canInTenant('tenant.manage'),
     updateTenant: can('provider.manage'),
     deleteTenant: can('provider.manage'),

@@ -18,6 +18,7 @@ import type {
   Tenant,
 } from './types.ts';
 import type { Page } from '../data/resources.ts';
+import { auditAccess } from './compliance.ts';
 
 // Thin resolvers (STYLE.md principle 6): validate input, ask the authorization service for a
 // scope, call a repository with it, map the rows.
@@ -178,6 +179,11 @@ export const Query = {
     } else {
       chainId = authz.tenantScope(ctx.auth, 'audit.read').tenantId;
     }
+    await auditAccess(ctx, chainId, 'audit.read', {
+      filter: args.filter ?? {},
+      first: args.first ?? null,
+      after: args.after ?? null,
+    });
     const page = await ctx.services.auditLog.page(
       ctx.em,
       chainId,

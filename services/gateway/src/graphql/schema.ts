@@ -6,6 +6,7 @@ import { AuthMutations, Query, ResourceFields } from './resolvers.ts';
 import { AlertMutations, PowerMutations, TenantMutations } from './mutations.ts';
 import { Subscription } from './subscriptions.ts';
 import { AdminMutations } from './admin.ts';
+import { AlertRuleMutations, ComplianceQueries } from './compliance.ts';
 
 /**
  * The gateway schema without authorization middleware. SDL-first: tsx (how services and benches
@@ -18,8 +19,15 @@ export function buildBaseSchema(): GraphQLSchema {
       DateTimeISO: GraphQLDateTimeISO,
       JSONObject: GraphQLJSONObject,
       Node: { __resolveType: (o: { __typename: string }) => o.__typename },
-      Query,
-      Mutation: { ...AuthMutations, ...AlertMutations, ...TenantMutations, ...PowerMutations, ...AdminMutations },
+      Query: { ...Query, ...ComplianceQueries },
+      Mutation: {
+        ...AuthMutations,
+        ...AlertMutations,
+        ...TenantMutations,
+        ...PowerMutations,
+        ...AdminMutations,
+        ...AlertRuleMutations,
+      },
       Subscription,
       Resource: ResourceFields,
     },

@@ -163,6 +163,11 @@ export const typeDefs = /* GraphQL */ `
     Built-in rules and the active tenant’s own rules
     """
     alertRules: [AlertRule!]!
+
+    """
+    Exports the filtered audit chain with its covering checkpoint; the export is itself audited
+    """
+    auditExport(filter: AuditLogFilter, format: ExportFormat! = JSONL): AuditExport!
   }
 
   type Me {
@@ -411,6 +416,13 @@ export const typeDefs = /* GraphQL */ `
     removeMembership(username: String!): Boolean!
 
     """
+    Tenant Admin: alert rules of the active tenant (kinds of the built-in rules)
+    """
+    createAlertRule(input: AlertRuleInput!): AlertRule!
+    updateAlertRule(id: ID!, input: AlertRulePatch!): AlertRule!
+    deleteAlertRule(id: ID!): Boolean!
+
+    """
     Soft-deletes a tenant (its audit chain is kept)
     """
     deleteTenant(id: ID!): Boolean!
@@ -444,6 +456,51 @@ export const typeDefs = /* GraphQL */ `
     tokenId: String
     secret: String
     pollIntervalMs: Int
+    enabled: Boolean
+  }
+
+  enum ExportFormat {
+    JSONL
+    CSV
+  }
+
+  type AuditCheckpoint {
+    seq: String!
+    headHash: String!
+    createdAt: DateTimeISO!
+    keyId: String!
+    signature: String!
+  }
+
+  type AuditExport {
+    format: ExportFormat!
+    records: Int!
+    """
+    More records matched than one export carries (10,000); narrow the filter
+    """
+    truncated: Boolean!
+    data: String!
+    """
+    The first signed checkpoint at or after the newest exported record (empty until one exists)
+    """
+    checkpoints: [AuditCheckpoint!]!
+  }
+
+  input AlertRuleInput {
+    code: String!
+    kind: String!
+    name: String!
+    severity: String!
+    params: JSONObject
+    scope: JSONObject
+    enabled: Boolean
+  }
+
+  input AlertRulePatch {
+    name: String
+    severity: String
+    params: JSONObject
+    scope: JSONObject
     enabled: Boolean
   }
 
