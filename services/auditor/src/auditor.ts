@@ -4,7 +4,7 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { SigningKey } from '@tenantgate/audit-core';
-import { QueueName, type AlertNotification, type Logger } from '@tenantgate/shared';
+import { AuditWakeupJob, QueueName, type AlertNotification, type Logger } from '@tenantgate/shared';
 import { inTransaction, type Db } from './db.ts';
 import { ChainWriter } from './chain-writer.ts';
 import { InboxProcessor } from './inbox-processor.ts';
@@ -85,13 +85,23 @@ export class AuditorService {
     const { options, logger } = this.deps;
     await seedStarterRules(this.deps.db);
     if (this.deps.bullConnection) {
-      this.#worker = new Worker(QueueName.auditWakeup, async () => await this.#drain.kick(), {
-        connection: this.deps.bullConnection,
-        prefix: options.queuePrefix,
-        concurrency: options.workerConcurrency,
-        removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 1000 },
-      });
+      this.#worker = new Worker(
+        QueueName.auditWakeup,
+        async (job) => {
+          // a wake-up is only a hint: a malformed one is logged, and the inbox is drained anyway
+          const valid = AuditWakeupJob.safeParse(job.data);
+          if (!valid.success)
+            logger.warn({ jobId: job.id, issues: valid.error.issues }, 'AuditWakeupJob violates its contract');
+          await this.#drain.kick();
+        },
+        {
+          connection: this.deps.bullConnection,
+          prefix: options.queuePrefix,
+          concurrency: options.workerConcurrency,
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 1000 },
+        },
+      );
       this.#worker.on('error', (err) => logger.warn({ err }, 'wake-up worker error'));
       await this.#worker.waitUntilReady();
     }
