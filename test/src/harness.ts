@@ -64,7 +64,7 @@ export async function startE2eStack(label: string, options: { pollIntervalMs?: n
     });
   } catch (err) {
     await stop();
-    throw new Error(`${String(err)}\n--- service logs ---\n${logs.slice(-60).join('\n')}`);
+    throw new Error(`${String(err)}\n--- service logs ---\n${logs.slice(-60).join('\n')}`, { cause: err });
   }
   return {
     sim,

@@ -42,7 +42,7 @@ async function main(): Promise<number> {
       return await run(process.execPath, ['--import', 'tsx', 'bench/src/main.ts', ...args]);
     case 'start': {
       const { startStack } = await import('./stack.ts');
-      return await startStack(args);
+      return await startStack(args, process.env);
     }
     default:
       process.stderr.write(`unknown command '${command}' (start | test | bench | lint)\n`);

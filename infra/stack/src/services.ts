@@ -43,7 +43,8 @@ export class ServiceProcess {
     const entry = join(repoRoot, 'services', this.options.name, 'src', 'main.ts');
     const child = spawn(process.execPath, ['--import', tsxLoader, entry], {
       cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...this.options.env },
+      // Only the configuration the service is given: nothing leaks in from this process's environment.
+      env: this.options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;

@@ -75,8 +75,7 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   return withDatabase(adminUrl, name);
 }
 
-export async function startStack(_args: string[]): Promise<number> {
-  const env = process.env;
+export async function startStack(_args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
   let stopping: Promise<void> | undefined;
