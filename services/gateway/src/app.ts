@@ -33,6 +33,7 @@ import { formatError, isExpected, toGraphQLError } from './http/errors.ts';
 import { GatewayMetrics } from './http/metrics.ts';
 import type { GatewayServices } from './services.ts';
 import { AlertFeed } from './subscriptions/alert-feed.ts';
+import { TaskFeed } from './subscriptions/task-feed.ts';
 import { PowerActions, defaultPveClientFactory, type PveClientFactory } from './data/power.ts';
 
 export interface GatewayAppOptions {
@@ -49,6 +50,8 @@ export interface GatewayAppOptions {
   maxDepth: number;
   maxCost: number;
   bodyLimit: string;
+  /** Safety poll of taskUpdates subscriptions when no Redis wake-up arrives (default 5 s). */
+  taskPollMs?: number;
   /** Collect process metrics (once per process: main.ts). */
   processMetrics?: boolean;
   /**
@@ -114,6 +117,14 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
     alertFeed: new AlertFeed(orm, alerts, deps.redisSubscriber, deps.redis, options.queuePrefix, logger),
     maxPageSize: options.maxPageSize,
     credentialsKey: options.credentialsKey,
+    taskFeed: new TaskFeed(
+      orm,
+      deps.redisSubscriber,
+      deps.redis,
+      options.queuePrefix,
+      options.taskPollMs ?? 5000,
+      logger,
+    ),
     power: new PowerActions(
       orm,
       audit,

@@ -321,6 +321,53 @@ describe('alertStream over graphql-ws', () => {
   });
 });
 
+describe('taskUpdates over graphql-ws', () => {
+  const SUB = `subscription($after: String) { taskUpdates(after: $after) { cursor resourceId task { upid outcome } } }`;
+  const insertTask = async (guestId: string, upid: string) =>
+    h.em().execute(
+      `INSERT INTO pve_task (upid, connection_id, node, type, task_id, vmid, pve_user, starttime, outcome, updated_at)
+       SELECT ?, g.connection_id, g.node, 'qmstop', g.vmid::text, g.vmid, 'root@pam', now(), 'running', now() + interval '2 seconds' FROM guest g WHERE g.id = ?`,
+      [upid, guestId],
+    );
+
+  it("streams changed tasks of the tenant's guests only, woken by Redis, and resumes after a cursor", async () => {
+    const headers = await loginHeaders(h, 'alice', s.password, s.tenantA);
+    const client = h.wsClient({ authorization: headers.authorization, tenantId: s.tenantA });
+    const first = take<{ taskUpdates: { cursor: string; resourceId: string; task: { upid: string } } }>(
+      client,
+      SUB,
+      {},
+      1,
+    );
+    const channel = `${h.prefix}:tasks:${s.tenantA}`;
+    for (let i = 0; i < 500; i++) {
+      const [, n] = (await h.redis.pubsub('NUMSUB', channel)) as [string, number];
+      if (Number(n) >= 1) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await insertTask(s.guestsB[0]!, 'UPID:pve1:B-task');
+    await insertTask(s.guestsA[5]!, 'UPID:pve1:A-task-1');
+    await h.redis.publish(channel, '');
+    const [got] = await first.done;
+    expect(got!.taskUpdates.task.upid).toBe('UPID:pve1:A-task-1');
+    expect(got!.taskUpdates.resourceId).toBe(toGlobalId('Guest', s.guestsA[5]!));
+    await insertTask(s.guestsA[6]!, 'UPID:pve1:A-task-2');
+    const resumed = take<{ taskUpdates: { task: { upid: string } } }>(
+      client,
+      SUB,
+      { after: got!.taskUpdates.cursor },
+      1,
+    );
+    expect((await resumed.done)[0]!.taskUpdates.task.upid).toBe('UPID:pve1:A-task-2');
+  });
+
+  it('rejects a malformed cursor', async () => {
+    const headers = await loginHeaders(h, 'alice', s.password, s.tenantA);
+    const client = h.wsClient({ authorization: headers.authorization, tenantId: s.tenantA });
+    await expect(take(client, SUB, { after: 'garbage' }, 1).done).rejects.toThrow(/BAD_USER_INPUT/);
+  });
+});
+
 describe('limits and hygiene', () => {
   it('rejects queries deeper than the limit', async () => {
     const headers = await loginHeaders(h, 'alice', s.password, s.tenantA);

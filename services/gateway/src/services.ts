@@ -9,6 +9,7 @@ import type { AlertRepository } from './data/alerts.ts';
 import type { TenantRepository } from './data/tenants.ts';
 import type { AlertFeed } from './subscriptions/alert-feed.ts';
 import type { PowerActions } from './data/power.ts';
+import type { TaskFeed } from './subscriptions/task-feed.ts';
 
 /** The process-wide services the resolvers use; built once by createGatewayApp. */
 export interface GatewayServices {
@@ -24,6 +25,7 @@ export interface GatewayServices {
   tenants: TenantRepository;
   alertFeed: AlertFeed;
   power: PowerActions;
+  taskFeed: TaskFeed;
   maxPageSize: number;
   credentialsKey: Buffer;
 }

@@ -106,6 +106,7 @@ export const permissions = {
   },
   Subscription: {
     alertStream: providerOr('alert.read'),
+    taskUpdates: canInTenant('resource.read'),
   },
 };
 

@@ -153,6 +153,7 @@ export const PowerMutations = {
       { userId: actor.id, principal: actor.principal, actorType: actor.type },
       ctx,
     );
+    await ctx.services.taskFeed.notify(scope.tenantId);
     return { upid, requestId: ctx.requestId, resource: toResource(guest) };
   },
 };

@@ -545,7 +545,20 @@ export const typeDefs = /* GraphQL */ `
     token: String!
   }
 
+  type TaskUpdate {
+    """
+    Resume with taskUpdates(after: cursor)
+    """
+    cursor: String!
+    resourceId: ID!
+    task: Task!
+  }
+
   type Subscription {
+    """
+    Changes of PVE tasks on the active tenant's guests (from now, or after a cursor)
+    """
+    taskUpdates(after: String): TaskUpdate!
     """
     Alert transitions of the active tenant: replay after \`after\` (an alert_event cursor), then live
     """
