@@ -3,7 +3,7 @@ import type { Logger } from '@tenantgate/shared';
 import type { OpenConnection } from './connections.ts';
 import type { PveApi } from './pve-api.ts';
 
-/** A client for one poll of one connection; closed when the poll ends. */
+/** A client of one connection, kept across polls; closed when the connection changes or the service stops. */
 export type PveSession = PveApi & { close(): Promise<void> };
 export type PveClientFactory = (connection: OpenConnection) => PveSession;
 

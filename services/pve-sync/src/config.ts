@@ -24,7 +24,7 @@ export const SyncConfigSchema = z.object({
   /** Page size of /nodes/{node}/tasks. */
   TASK_PAGE_SIZE: envFields.positiveInt.default(1000),
   /** Nodes whose task lists are written in one transaction. */
-  TASK_NODE_BATCH: envFields.positiveInt.default(50),
+  TASK_NODE_BATCH: envFields.positiveInt.default(10),
   /** Entries requested from /cluster/log per poll (its ring buffer holds a few thousand). */
   CLUSTER_LOG_MAX: envFields.positiveInt.default(5000),
   /** Journal lines read per node on the first poll (no saved cursor yet). */

@@ -2,9 +2,9 @@
 // Each source commits on its own (its inbox rows with its cursor), so a failing source never
 // blocks or partially writes another; failures are recorded as per-source health and the poll as
 // a whole as connection health (SYNC-001).
-import { ErrorCode, type Em, type Logger } from '@tenantgate/shared';
-import type { PveClientFactory } from './client-factory.ts';
-import { openConnection } from './connections.ts';
+import { ErrorCode, sha256, type Em, type Logger } from '@tenantgate/shared';
+import type { PveClientFactory, PveSession } from './client-factory.ts';
+import { openConnection, type OpenConnection } from './connections.ts';
 import { failureOf } from './failures.ts';
 import { recordPollHealth } from './health.ts';
 import type { SourceContext, SourceFailure, SourceSettings } from './source-context.ts';
@@ -48,7 +48,30 @@ export interface PollerDeps {
 }
 
 export class ConnectionPoller {
+  /** One client per connection, kept across polls (TLS sessions and keep-alive sockets are reused). */
+  readonly #clients = new Map<string, { key: string; session: PveSession }>();
+
   constructor(private readonly deps: PollerDeps) {}
+
+  /** Closes the cached clients; idempotent. */
+  async close(): Promise<void> {
+    const sessions = [...this.#clients.values()].map((c) => c.session);
+    this.#clients.clear();
+    await Promise.allSettled(sessions.map((s) => s.close()));
+  }
+
+  /** The cached client of a connection, replaced when its URL, fingerprint or credentials changed. */
+  #session(connection: OpenConnection): PveSession {
+    const key = sha256(
+      JSON.stringify([connection.baseUrl, connection.fingerprint, connection.tokenId, connection.secret]),
+    ).toString('hex');
+    const cached = this.#clients.get(connection.id);
+    if (cached?.key === key) return cached.session;
+    if (cached) void cached.session.close().catch(() => undefined);
+    const session = this.deps.clientFactory(connection);
+    this.#clients.set(connection.id, { key, session });
+    return session;
+  }
 
   async poll(connectionId: string): Promise<PollResult> {
     const { deps } = this;
@@ -61,11 +84,17 @@ export class ConnectionPoller {
     } catch (err) {
       result.failures.push(failureOf(CONNECTION_SOURCE_NAME, err));
     }
-    if (!connection && result.failures.length === 0) return { ...result, status: 'skipped' };
-    if (connection && !connection.enabled) return { ...result, status: 'skipped' };
+    if ((!connection && result.failures.length === 0) || (connection && !connection.enabled)) {
+      await this.#clients
+        .get(connectionId)
+        ?.session.close()
+        .catch(() => undefined);
+      this.#clients.delete(connectionId);
+      return { ...result, status: 'skipped' };
+    }
 
     if (connection) {
-      const session = deps.clientFactory(connection);
+      const session = this.#session(connection);
       const logger = deps.logger.child({ connection: connection.name });
       const ctx: SourceContext = {
         em,
@@ -80,11 +109,7 @@ export class ConnectionPoller {
           await deps.wakeup(connectionId, source, inserted, commitKey);
         },
       };
-      try {
-        await this.#runSources(ctx, result);
-      } finally {
-        await session.close().catch((err: unknown) => logger.warn({ err }, 'closing the PVE client failed'));
-      }
+      await this.#runSources(ctx, result);
     }
 
     try {

@@ -11,7 +11,7 @@ export type SourceSettings = Pick<
 export const defaultSourceSettings: SourceSettings = {
   TASK_OVERLAP_S: 120,
   TASK_PAGE_SIZE: 1000,
-  TASK_NODE_BATCH: 50,
+  TASK_NODE_BATCH: 10,
   CLUSTER_LOG_MAX: 5000,
   JOURNAL_INITIAL_LINES: 2000,
 };

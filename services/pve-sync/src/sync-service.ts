@@ -81,6 +81,7 @@ export class SyncService {
         ['worker', this.#worker ? () => this.#worker!.close() : undefined],
         ['poll queue', this.#pollQueue ? () => this.#pollQueue!.close() : undefined],
         ['wakeup queue', this.#wakeupQueue ? () => this.#wakeupQueue!.close() : undefined],
+        ['PVE clients', () => this.#poller.close()],
       ];
       for (const [name, step] of steps) {
         try {

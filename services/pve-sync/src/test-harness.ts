@@ -41,6 +41,7 @@ export async function createHarness(label: string): Promise<Harness> {
   const sim = await startSimulator({ scenario: 'demo', seed: 1 });
   const wakeups = new Queue(QueueName.auditWakeup, { connection: redis, prefix });
   const publisher = new AuditWakeup(wakeups, testLogger);
+  const pollers: ConnectionPoller[] = [];
   return {
     db,
     orm,
@@ -50,7 +51,7 @@ export async function createHarness(label: string): Promise<Harness> {
     sim,
     wakeups,
     poller(opts = {}) {
-      return new ConnectionPoller({
+      const poller = new ConnectionPoller({
         em: orm.em,
         credentialsKey: key,
         clientFactory: pveClientFactory({ timeoutMs: 5_000, retries: 0, concurrency: 4, ...opts.client }),
@@ -59,6 +60,8 @@ export async function createHarness(label: string): Promise<Harness> {
         wakeup: (connectionId, source, inserted, commitKey) =>
           publisher.publish(connectionId, source, inserted, commitKey),
       });
+      pollers.push(poller);
+      return poller;
     },
     async connect(cluster, over = {}) {
       return await createConnection(orm.em.fork(), key, {
@@ -74,6 +77,7 @@ export async function createHarness(label: string): Promise<Harness> {
       return await sqlOf(orm.em.fork()).query<R>(text, params);
     },
     async close() {
+      await Promise.all(pollers.map((p) => p.close()));
       await wakeups.close();
       await sim.stop();
       redis.disconnect();
