@@ -79,6 +79,8 @@ export const permissions = {
     alert: canInTenant('alert.read'),
     alertRules: canInTenant('alert.read'),
     auditExport: providerOr('audit.read'),
+    accessReview: canInTenant('access.review'),
+    hygieneFindings: can('provider.read'),
   },
   Mutation: {
     login: allow,

@@ -6,6 +6,7 @@ import { AuthMutations, Query, ResourceFields } from './resolvers.ts';
 import { AlertMutations, PowerMutations, TenantMutations } from './mutations.ts';
 import { Subscription } from './subscriptions.ts';
 import { AdminMutations } from './admin.ts';
+import { AccessQueries } from './access.ts';
 import { AlertRuleMutations, ComplianceQueries } from './compliance.ts';
 
 /**
@@ -19,7 +20,7 @@ export function buildBaseSchema(): GraphQLSchema {
       DateTimeISO: GraphQLDateTimeISO,
       JSONObject: GraphQLJSONObject,
       Node: { __resolveType: (o: { __typename: string }) => o.__typename },
-      Query: { ...Query, ...ComplianceQueries },
+      Query: { ...Query, ...ComplianceQueries, ...AccessQueries },
       Mutation: {
         ...AuthMutations,
         ...AlertMutations,

@@ -168,6 +168,16 @@ export const typeDefs = /* GraphQL */ `
     Exports the filtered audit chain with its covering checkpoint; the export is itself audited
     """
     auditExport(filter: AuditLogFilter, format: ExportFormat! = JSONL): AuditExport!
+
+    """
+    Tenant Admin: who (portal users and PVE identities) can do what on a guest, with explanations
+    """
+    accessReview(resourceId: ID!): AccessReview!
+
+    """
+    Portal Admin / Compliance Auditor: the security checklist over mirrored PVE access configuration
+    """
+    hygieneFindings(connectionId: ID): [HygieneFinding!]!
   }
 
   type Me {
@@ -457,6 +467,53 @@ export const typeDefs = /* GraphQL */ `
     secret: String
     pollIntervalMs: Int
     enabled: Boolean
+  }
+
+  type PortalAccess {
+    username: String!
+    """
+    portal_admin, tenant_admin or tenant_user
+    """
+    role: String!
+    privileges: [String!]!
+  }
+
+  type PveAccess {
+    """
+    user@realm or user@realm!token
+    """
+    subject: String!
+    kind: String!
+    privileges: [String!]!
+    """
+    Whether PVE would accept this subject now (enabled, not expired)
+    """
+    canAuthenticate: Boolean!
+    """
+    The access-control engine's explanation for the most significant privilege
+    """
+    explanation: [String!]!
+  }
+
+  type AccessReview {
+    resource: Resource!
+    portal: [PortalAccess!]!
+    pve: [PveAccess!]!
+    """
+    When pve-sync last mirrored the PVE access configuration (null: never)
+    """
+    snapshotAt: DateTimeISO
+  }
+
+  type HygieneFinding {
+    connection: String!
+    """
+    TOKEN_NO_EXPIRY, TOKEN_PRIVSEP_OFF, ADMINISTRATOR_ON_ROOT, USER_UNUSED_90D, DISABLED_USER_GRANTED
+    """
+    code: String!
+    severity: String!
+    subject: String!
+    detail: String!
   }
 
   enum ExportFormat {
