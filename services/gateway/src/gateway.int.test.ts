@@ -109,6 +109,25 @@ describe('login and sessions', () => {
     expect(unknown.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
+  it('throttles logins per source IP (RATE_LIMITED) and audits the throttling', async () => {
+    const t = await startHarness(db.url, testRedisUrl(), uniquePrefix('gwl'), { loginIpLimit: 3, loginIpWindowS: 60 });
+    try {
+      const codes: Array<string | undefined> = [];
+      for (let i = 0; i < 4; i++)
+        codes.push(
+          (await t.gql(`mutation { login(username: "nobody", password: "x") { token } }`)).body.errors?.[0]?.extensions
+            ?.code,
+        );
+      expect(codes).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED', 'RATE_LIMITED']);
+      const rows = await t
+        .em()
+        .execute(`SELECT count(*)::int AS n FROM audit_inbox WHERE event->>'action' = 'auth.login_throttled'`);
+      expect(rows[0]!.n).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('requires authentication for queries (shield)', async () => {
     const res = await h.gql(`{ me { username } }`);
     expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
