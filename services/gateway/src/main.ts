@@ -1,7 +1,7 @@
 // The gateway's composition root: config → logger → ORM → Redis → queue → server.
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QueueName, Shutdown, createLogger, createOrm } from '@tenantgate/shared';
+import { Shutdown, createLogger, createOrm } from '@tenantgate/shared';
+import { createAuditWakeupQueue } from './queues.ts';
 import { loadConfig } from './config.ts';
 import { createGatewayApp } from './app.ts';
 
@@ -24,7 +24,7 @@ try {
     client.on('error', (err) => logger.warn({ err, client: name }, 'redis connection error'));
   }
   shutdown.defer('redis-subscriber', async () => void (await redisSubscriber.quit()));
-  const wakeupQueue = new Queue(QueueName.auditWakeup, { connection: redis, prefix: config.QUEUE_PREFIX });
+  const wakeupQueue = createAuditWakeupQueue(redis, config.QUEUE_PREFIX);
   shutdown.defer('audit-wakeup-queue', () => wakeupQueue.close());
 
   const gateway = await createGatewayApp({
