@@ -1,4 +1,5 @@
 // Composition root of pve-sync: config → logger → ORM → Redis → SyncService (queues, worker).
+import './memory.ts';
 import { Redis } from 'ioredis';
 import { Shutdown, createLogger, createOrm } from '@tenantgate/shared';
 import { loadSyncConfig } from './config.ts';

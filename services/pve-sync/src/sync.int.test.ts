@@ -161,7 +161,7 @@ describe('tasks', () => {
     );
     await h.poller().poll(conn);
     const rows = await inbox(`event->>'upid' = $1`, [upid]);
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(1);
     for (const r of rows) {
       expect(r.event).toMatchObject({
         detection: 'correlated',

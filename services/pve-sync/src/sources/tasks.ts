@@ -216,7 +216,10 @@ async function syncTaskBatch(
       const g = vmid !== null ? guests.get(vmid) : undefined;
       const gref = g ? { pool: g.pool, name: g.name } : undefined;
       const p = portal.get(t.upid);
-      if (before === undefined) events.push(buildEvent(taskEvent(ctx.connectionId, t, 'started', gref, p), observed));
+      // `started` is reported for a task seen running; a task first seen finished is one record
+      // (its finished event carries the start time), whenever it is polled.
+      if (before === undefined && !finished)
+        events.push(buildEvent(taskEvent(ctx.connectionId, t, 'started', gref, p), observed));
       if (finished) events.push(buildEvent(taskEvent(ctx.connectionId, t, 'finished', gref, p), observed));
       const [user, token] = t.authId.includes('!')
         ? [t.authId.slice(0, t.authId.indexOf('!')), t.authId]
