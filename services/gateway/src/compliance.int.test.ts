@@ -66,9 +66,10 @@ describe('auditExport', () => {
     expect(row).toContain(`"a""b"`);
   });
 
-  it('is refused to a tenant user without Sys.Audit, and the provider chain to tenant admins', async () => {
+  it('is refused to a tenant user without Sys.Audit (who may read the log), and the provider chain to tenant admins', async () => {
     const dave = await loginHeaders(h, 'dave', s.password, s.tenantA);
     expect((await h.gql(`{ auditExport { records } }`, {}, dave)).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await h.gql(`{ auditLog { edges { node { chainId } } } }`, {}, dave)).body.errors).toBeUndefined();
     const alice = await loginHeaders(h, 'alice', s.password, s.tenantA);
     expect(
       (await h.gql(`{ auditExport(filter: { provider: true }) { records } }`, {}, alice)).body.errors?.[0]?.extensions

@@ -31,7 +31,8 @@ describe('Authorization', () => {
     const p = principal({ memberships: member(A, 'tenant_user', ['VM.Audit']) });
     expect(authz.can(auth(p), 'resource.read')).toBe(true);
     expect(authz.can(auth(p), 'resource.power')).toBe(false);
-    expect(authz.can(auth(p), 'audit.read')).toBe(false);
+    expect(authz.can(auth(p), 'audit.read')).toBe(true);
+    expect(authz.can(auth(p), 'audit.export')).toBe(false);
     expect(authz.can(auth(p), 'tenant.manage')).toBe(false);
     expect(authz.can(auth(p, B), 'resource.read')).toBe(false);
     expect(authz.mayUseTenant(p, B)).toBe(false);

@@ -20,8 +20,10 @@ export type Action =
   | 'resource.read'
   /** start/stop/... a guest of the active tenant */
   | 'resource.power'
-  /** read the active tenant's audit chain */
+  /** read the active tenant's audit chain (every member) */
   | 'audit.read'
+  /** export the active tenant's audit chain */
+  | 'audit.export'
   /** read the provider chain (chain_id = 'provider') */
   | 'audit.readProvider'
   /** read alerts and alert rules of the active tenant */
@@ -113,6 +115,8 @@ export class Authorization {
       case 'resource.power':
         return privs.has(Privilege.vmPowerMgmt);
       case 'audit.read':
+        return admin || auditor || membership !== undefined;
+      case 'audit.export':
         return admin || auditor || tenantAdmin || privs.has(Privilege.sysAudit);
       case 'alert.read':
         return admin || auditor || membership !== undefined;

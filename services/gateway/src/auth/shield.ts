@@ -78,7 +78,7 @@ export const permissions = {
     alerts: providerOr('alert.read'),
     alert: canInTenant('alert.read'),
     alertRules: canInTenant('alert.read'),
-    auditExport: providerOr('audit.read'),
+    auditExport: providerOr('audit.export'),
     accessReview: canInTenant('access.review'),
     hygieneFindings: can('provider.read'),
   },

@@ -12,12 +12,12 @@ const EXPORT_LIMIT = 10_000;
 const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'];
 
 /** The chain a caller reads: 'provider' for provider roles on request, else the active tenant's. */
-export function auditChainFor(ctx: GatewayContext, provider: boolean): string {
+export function auditChainFor(ctx: GatewayContext, provider: boolean, action: 'audit.read' | 'audit.export'): string {
   if (provider) {
     ctx.services.authz.assert(ctx.auth, 'audit.readProvider', null);
     return 'provider';
   }
-  return ctx.services.authz.tenantScope(ctx.auth, 'audit.read').tenantId;
+  return ctx.services.authz.tenantScope(ctx.auth, action).tenantId;
 }
 
 /** Reading and exporting the audit log are themselves audited (GUIDE §4). */
@@ -96,7 +96,7 @@ export const ComplianceQueries = {
     args: { filter?: AuditLogFilter | null; format: 'JSONL' | 'CSV' },
     ctx: GatewayContext,
   ) {
-    const chainId = auditChainFor(ctx, args.filter?.provider ?? false);
+    const chainId = auditChainFor(ctx, args.filter?.provider ?? false, 'audit.export');
     const em = ctx.em;
     const records: AuditRow[] = [];
     let after: string | null = null;
