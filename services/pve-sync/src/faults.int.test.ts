@@ -101,7 +101,7 @@ describe('fault knobs', () => {
       expect(health).toMatchObject({ healthy: false, consecutiveFailures: 1 });
       expect(health!.lastErrorCode).toBe(r.failures[0]!.code);
       const unhealthy = await h.query(
-        `SELECT 1 FROM audit_inbox WHERE connection_id = $1 AND event->>'action' = 'sync.connection_unhealthy'`,
+        `SELECT 1 FROM audit_inbox WHERE connection_id = $1 AND event->>'action' = 'sync.unreachable'`,
         [conn],
       );
       expect(unhealthy).toHaveLength(1);
@@ -113,7 +113,7 @@ describe('fault knobs', () => {
       expect(ok.failures).toEqual([]);
       expect(await dataState(conn)).not.toBe(before);
       const recovered = await h.query(
-        `SELECT 1 FROM audit_inbox WHERE connection_id = $1 AND event->>'action' = 'sync.connection_recovered'`,
+        `SELECT 1 FROM audit_inbox WHERE connection_id = $1 AND event->>'action' = 'sync.recovered'`,
         [conn],
       );
       expect(recovered).toHaveLength(1);

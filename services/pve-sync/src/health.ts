@@ -6,9 +6,17 @@ import { buildEvent, dedupKey } from './events.ts';
 import { insertInbox } from './store.ts';
 import { inTransaction, sqlOf } from './sql.ts';
 import type { SourceFailure } from './source-context.ts';
-import type { Em } from '@tenantgate/shared';
+import { ErrorCode, type Em } from '@tenantgate/shared';
 
 export const CONNECTION_SOURCE = 'connection';
+
+/** Errors that mean the connection as a whole is unusable (the other sources are not tried). */
+export const CONNECTION_LEVEL_CODES = new Set<string>([
+  ErrorCode.PVE_UNREACHABLE,
+  ErrorCode.PVE_TLS_FINGERPRINT_MISMATCH,
+  ErrorCode.PVE_AUTH_FAILED,
+  ErrorCode.SYNC_CONNECTION_INVALID,
+]);
 
 export interface HealthTransition {
   healthy: boolean;
@@ -18,7 +26,7 @@ export interface HealthTransition {
   transitions: number;
 }
 
-/** Records one poll's outcome for the connection; emits sync.connection_unhealthy / _recovered on a change. */
+/** Records one poll's outcome for the connection; emits sync.unreachable / sync.recovered on a change. */
 export async function recordPollHealth(
   em: Em,
   connectionId: string,
@@ -48,13 +56,16 @@ export async function recordPollHealth(
           connectionId,
           occurredAt: observed.toISOString(),
           category: 'sync',
-          action: healthy ? 'sync.connection_recovered' : 'sync.connection_unhealthy',
+          action: healthy ? 'sync.recovered' : 'sync.unreachable',
           outcome: healthy ? 'success' : 'failure',
           actor: { type: 'system', id: null, principal: null },
           target: { type: 'pve-connection', id: connectionId, name: null, path: null },
           detection: 'reported',
           payload: {
             rule: 'SYNC-001',
+            // The auditor's SYNC-001 rule keys on `sync.unreachable`; `partial` tells a connection that
+            // answers but with a failing source from one that does not answer at all.
+            partial: failures.length > 0 && !failures.some((f) => CONNECTION_LEVEL_CODES.has(f.code)),
             failures: failures.map((f) => ({ source: f.source, code: f.code, message: f.message.slice(0, 500) })),
           },
         },

@@ -2,11 +2,11 @@
 // Each source commits on its own (its inbox rows with its cursor), so a failing source never
 // blocks or partially writes another; failures are recorded as per-source health and the poll as
 // a whole as connection health (SYNC-001).
-import { ErrorCode, sha256, type Em, type Logger } from '@tenantgate/shared';
+import { sha256, type Em, type Logger } from '@tenantgate/shared';
 import type { PveClientFactory, PveSession } from './client-factory.ts';
 import { openConnection, type OpenConnection } from './connections.ts';
 import { failureOf } from './failures.ts';
-import { recordPollHealth } from './health.ts';
+import { CONNECTION_LEVEL_CODES, recordPollHealth } from './health.ts';
 import type { SourceContext, SourceFailure, SourceSettings } from './source-context.ts';
 import { recordSourceFailures } from './store.ts';
 import { sqlOf } from './sql.ts';
@@ -27,14 +27,6 @@ export interface PollResult {
   /** Milliseconds spent per source (observability and the benchmark). */
   timings: Record<string, number>;
 }
-
-/** Errors that mean the connection as a whole is unusable: the other sources are not tried. */
-const CONNECTION_LEVEL = new Set<string>([
-  ErrorCode.PVE_UNREACHABLE,
-  ErrorCode.PVE_TLS_FINGERPRINT_MISMATCH,
-  ErrorCode.PVE_AUTH_FAILED,
-  ErrorCode.SYNC_CONNECTION_INVALID,
-]);
 
 export interface PollerDeps {
   em: Em;
@@ -125,7 +117,7 @@ export class ConnectionPoller {
       deps.logger.error({ err, connectionId }, 'recording connection health failed');
     }
     if (result.failures.length > 0) {
-      result.status = result.failures.some((f) => CONNECTION_LEVEL.has(f.code)) ? 'failed' : 'partial';
+      result.status = result.failures.some((f) => CONNECTION_LEVEL_CODES.has(f.code)) ? 'failed' : 'partial';
     }
     return result;
   }
@@ -145,7 +137,7 @@ export class ConnectionPoller {
     } catch (err) {
       const f = failureOf(INVENTORY_SOURCE, err);
       await fail([f]);
-      if (CONNECTION_LEVEL.has(f.code)) return;
+      if (CONNECTION_LEVEL_CODES.has(f.code)) return;
     }
     // Without a fresh inventory the node list and guest pools of the last good poll are used.
     snapshot ??= await this.#storedSnapshot(ctx).catch(() => undefined);
