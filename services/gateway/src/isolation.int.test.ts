@@ -133,6 +133,15 @@ describe('tenant A on tenant B objects', () => {
     expect(await countDenials()).toBe(auditedBefore + 2);
   });
 
+  it('audits empty and garbage ids too (resource(id: ""), clusterIds filter)', async () => {
+    const before = await countDenials();
+    const empty = await h.gql(`{ resource(id: "") { id } }`, {}, alice);
+    expect(empty.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const garbage = await h.gql(`{ resources(filter: { clusterIds: ["%%%"] }) { edges { node { id } } } }`, {}, alice);
+    expect(garbage.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(await countDenials()).toBe(before + 2);
+  });
+
   it('leaves B untouched: its alert is still firing, its token still works', async () => {
     const [alert] = await h.em().execute(`SELECT state FROM alert WHERE id = ?`, [s.alertB]);
     expect(alert).toEqual({ state: 'firing' });

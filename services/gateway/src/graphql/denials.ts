@@ -24,7 +24,8 @@ export async function denied(
             }
           : { type: 'unknown', id: null },
         tenantIds: ctx.auth.activeTenantId ? [ctx.auth.activeTenantId] : [],
-        target: { type: target.type, id: target.id.slice(0, 200) },
+        // an empty id is still an attempt: keep the contract's non-empty target id
+        target: { type: target.type, id: target.id.slice(0, 200) || '(empty)' },
         payload: { code: error.code },
       });
     });

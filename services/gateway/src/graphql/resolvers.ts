@@ -2,7 +2,7 @@ import { AppError, isAppError } from '@tenantgate/shared';
 import type { GatewayContext } from './context.ts';
 import { notFound } from './denials.ts';
 import { toAlert, toAuditEvent, toConnection, toResource, toTask, toTenant } from './mappers.ts';
-import { fromGlobalId, pageSize, toGlobalId, uuidOf } from './relay.ts';
+import { fromGlobalId, pageSize, toGlobalId } from './relay.ts';
 import type {
   Alert,
   AlertFilter,
@@ -131,10 +131,13 @@ export const Query = {
   ): Promise<ConnectionOf<Resource>> {
     const scope = ctx.unscoped ? 'unscoped' : ctx.services.authz.tenantScope(ctx.auth, 'resource.read');
     const first = pageSize(args.first, ctx.services.maxPageSize);
-    const filter = {
-      ...args.filter,
-      connectionIds: args.filter?.clusterIds?.map((c) => uuidOf(c, 'Connection', 'Cluster')) ?? null,
-    };
+    const connectionIds: string[] = [];
+    for (const c of args.filter?.clusterIds ?? []) {
+      const id = keyOf(c, 'Connection');
+      if (!id) throw await notFound(ctx, 'Cluster', c);
+      connectionIds.push(id);
+    }
+    const filter = { ...args.filter, connectionIds: args.filter?.clusterIds ? connectionIds : null };
     const order = { field: args.orderBy?.field ?? 'NAME', direction: args.orderBy?.direction ?? 'ASC' } as const;
     const page = await ctx.services.resources.page(ctx.em, scope, filter, order, first, args.after ?? null);
     return connectionOf(page, toResource);
