@@ -1,5 +1,6 @@
 // HTTP behaviour of the simulator as PVE shows it on the wire: auth, errors, paging and filters,
 // journal cursors, tickets + CSRF, permissions, power-action tasks, fault knobs, control API.
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.ts';
 import { startSimulator, type Simulator, type SimCluster } from './simulator.ts';
@@ -340,7 +341,7 @@ describe('fault knobs (what goes on the wire)', () => {
     expect(h.text).toContain('<title>502 Bad Gateway</title>');
     c.faults.clear();
     c.faults.set({ resetRate: 1 });
-    await expect(api('/version')).rejects.toMatchObject({ code: 'ECONNRESET' });
+    await expect(api('/version')).rejects.toMatchObject({ code: 'ECONNRESET', syscall: 'read' });
     c.faults.clear();
     c.faults.set({ latencyMs: 5_000 });
     await expect(
@@ -351,6 +352,29 @@ describe('fault knobs (what goes on the wire)', () => {
     ).rejects.toThrow();
     c.faults.clear();
     expect((await api('/version')).status).toBe(200);
+  });
+
+  // Regression (issue 4.1): the knob called resetAndDestroy() on the TLS socket, which throws "This handle type
+  // cannot be sent", so clients got an HTTP 500 instead of a reset; a plain destroy() would close with a FIN.
+  it('resetRate: a TCP reset (ECONNRESET on read), not a 500 and not a clean close; no HTTP byte arrives', async () => {
+    c.faults.set({ resetRate: 1, pathPrefix: '/version' });
+    const url = new URL(c.url);
+    const outcome = await new Promise<{ bytes: number; error?: NodeJS.ErrnoException }>((resolve) => {
+      let bytes = 0;
+      let error: NodeJS.ErrnoException | undefined;
+      const socket = tlsConnect({ host: url.hostname, port: Number(url.port), rejectUnauthorized: false }, () => {
+        socket.write(
+          `GET /api2/json/version HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: PVEAPIToken=${c.rootTokenString}\r\n\r\n`,
+        );
+      });
+      socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      socket.on('error', (err) => (error = err));
+      socket.on('close', () => resolve(error ? { bytes, error } : { bytes }));
+    });
+    expect(outcome.bytes).toBe(0);
+    expect(outcome.error).toMatchObject({ code: 'ECONNRESET', syscall: 'read' });
+    // the listener survives the reset and other paths are unaffected
+    expect((await api('/nodes')).status).toBe(200);
   });
 
   it('truncated and invalid JSON, wrong field types, huge responses', async () => {

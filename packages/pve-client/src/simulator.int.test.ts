@@ -194,7 +194,7 @@ describe('every fault knob', () => {
   // Skipped: the simulator's reset knob calls `req.socket.resetAndDestroy()` on a TLS socket, which throws
   // ("This handle type cannot be sent"), so it answers HTTP 500 instead of resetting. Reset handling itself is
   // covered against the local HTTPS server in client.test.ts. Re-enable once infra/pve-sim resets for real.
-  it.skip('resetRate: resets are unreachable(reset) errors, retried on GET, never on POST', async () => {
+  it('resetRate: resets are unreachable(reset) errors, retried on GET, never on POST', async () => {
     alpha.faults.set({ resetRate: 1 });
     const err = await failure(client({ retries: 1 }).nodes());
     expect(err).toBeInstanceOf(PveUnreachableError);

@@ -2,7 +2,7 @@
 // phrases, gzip over 1 KiB, `Server: pve-api-daemon/3.0`), the fault knobs, and the /_sim control API.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { type ClusterState } from '../model/cluster-state.ts';
 import { type Rng } from '../rng.ts';
@@ -75,6 +75,27 @@ export async function listen(deps: ServerDeps, tls: TlsMaterial, host: string, p
         server.closeAllConnections();
       })),
   };
+}
+
+/**
+ * Resets the connection under `socket` the way a crashed proxy or a middlebox does: a TCP RST, no TLS
+ * close_notify, no HTTP bytes (the client reads ECONNRESET). A TLS socket's handle is a TLSWrap, so its own
+ * `resetAndDestroy()` throws ERR_INVALID_HANDLE_TYPE ("This handle type cannot be sent"); the TCP socket it
+ * wraps (`_parent`) owns the TCP handle that can send the RST. `destroy()` alone would close with a FIN.
+ */
+function resetConnection(socket: Socket): void {
+  const parent = (socket as Socket & { _parent?: unknown })._parent;
+  const tcp = parent instanceof Socket ? parent : socket;
+  // The reset surfaces as an error on both layers; the listener keeps it from becoming an uncaught one.
+  tcp.on('error', () => {});
+  if (!tcp.destroyed) {
+    try {
+      tcp.resetAndDestroy();
+    } catch {
+      // not a TCP handle (e.g. a pipe): fall back to a plain close below
+    }
+  }
+  socket.destroy();
 }
 
 function sleep(ms: number): Promise<void> {
@@ -184,7 +205,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   const faulty = relPath.startsWith(f.pathPrefix);
   if (faulty) {
     if (f.resetRate > 0 && deps.faultRng.next() < f.resetRate) {
-      req.socket.destroy();
+      resetConnection(req.socket);
       return;
     }
     if (f.latencyMs > 0) await sleep(f.latencyMs);
