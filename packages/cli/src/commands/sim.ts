@@ -74,9 +74,12 @@ export function register(program: Command): void {
       process.stdout.write(`${JSON.stringify(summary)}\n`);
       process.stderr.write(`pve-sim: ${sim.clusters.length} cluster(s) serving; Ctrl-C to stop\n`);
       await new Promise<void>((resolve) => {
+        // Ctrl-C in a terminal signals the whole process group and the bin shim forwards its own SIGINT too,
+        // so the signal can arrive twice: the handlers stay installed (a repeat while stopping is a no-op)
+        // instead of `once`, after which a second SIGINT would kill the process with a non-zero status.
         const done = (): void => resolve();
-        process.once('SIGINT', done);
-        process.once('SIGTERM', done);
+        process.on('SIGINT', done);
+        process.on('SIGTERM', done);
       });
       await sim.stop();
     });
