@@ -137,6 +137,13 @@ describe('memberships (Tenant Admin)', () => {
     expect(
       (await h.gql(`mutation { removeMembership(username: "carol") }`, {}, bob)).body.errors?.[0]?.extensions?.code,
     ).toBe('FORBIDDEN');
+    const members = await h.gql(`{ members { username role privileges } }`, {}, alice);
+    expect(members.body.data.members).toEqual([
+      { username: 'alice', role: 'tenant_admin', privileges: [] },
+      { username: 'carol', role: 'tenant_user', privileges: ['VM.Audit'] },
+      { username: 'dave', role: 'tenant_user', privileges: ['VM.Audit'] },
+    ]);
+    expect((await h.gql(`{ members { username } }`, {}, carol)).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(
       (await h.gql(`mutation { removeMembership(username: "carol") }`, {}, alice)).body.data.removeMembership,
     ).toBe(true);

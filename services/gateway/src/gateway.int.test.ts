@@ -99,6 +99,17 @@ describe('login and sessions', () => {
     expect(failed[0]!.ip).toMatch(/127\.0\.0\.1/);
   });
 
+  it('stamps the session’s last_seen_at on use', async () => {
+    const headers = await loginHeaders(h, 'dave', s.password);
+    await h.gql(`{ me { username } }`, {}, headers);
+    const rows = await h
+      .em()
+      .execute(
+        `SELECT s.last_seen_at FROM portal_session s JOIN portal_user u ON u.id = s.user_id WHERE u.username = 'dave' ORDER BY s.created_at DESC LIMIT 1`,
+      );
+    expect(rows[0]!.last_seen_at).not.toBeNull();
+  });
+
   it('refuses a revoked session after logout and an unknown token', async () => {
     const headers = await loginHeaders(h, 'bob', s.password, s.tenantB);
     expect((await h.gql(`mutation { logout }`, {}, headers)).body.data).toEqual({ logout: true });

@@ -178,9 +178,9 @@ export class Authentication {
     const token = m[1]!;
     let row: PrincipalRow | undefined;
     if (token.startsWith(SESSION_PREFIX))
-      row = (await em.execute<PrincipalRow[]>(PRINCIPAL_BY_SESSION, [sha256(token)]))[0];
+      row = (await em.execute<PrincipalRow[]>(PRINCIPAL_BY_SESSION, [sha256(token), sha256(token)]))[0];
     else if (token.startsWith(TOKEN_PREFIX))
-      row = (await em.execute<PrincipalRow[]>(PRINCIPAL_BY_API_TOKEN, [sha256(token)]))[0];
+      row = (await em.execute<PrincipalRow[]>(PRINCIPAL_BY_API_TOKEN, [sha256(token), sha256(token)]))[0];
     const now = new Date();
     const userExpiry = dateOrNull(row?.expires_at);
     if (!row || row.disabled || (userExpiry && userExpiry <= now)) {
@@ -323,13 +323,23 @@ const MEMBERSHIPS = `(SELECT json_agg(json_build_object('tenant_id', m.tenant_id
      FROM membership m JOIN tenant t ON t.id = m.tenant_id
     WHERE m.user_id = u.id AND t.deleted_at IS NULL AND NOT t.locked) AS memberships`;
 
+// Each lookup also stamps last_seen_at / last_used_at, at most every 5 minutes per credential: a
+// data-modifying CTE, so it stays one statement per request and is rarely a write.
 const PRINCIPAL_BY_SESSION = `
+  WITH touch AS (
+    UPDATE portal_session SET last_seen_at = now()
+     WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > now()
+       AND (last_seen_at IS NULL OR last_seen_at < now() - interval '5 minutes') RETURNING id)
   SELECT u.id AS user_id, u.username, u.is_portal_admin, u.is_compliance_auditor, u.disabled, u.expires_at,
          s.id AS cred_id, NULL AS cred_name, NULL::text[] AS cred_privileges, ${MEMBERSHIPS}
     FROM portal_session s JOIN portal_user u ON u.id = s.user_id
    WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > now()`;
 
 const PRINCIPAL_BY_API_TOKEN = `
+  WITH touch AS (
+    UPDATE portal_api_token SET last_used_at = now()
+     WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+       AND (last_used_at IS NULL OR last_used_at < now() - interval '5 minutes') RETURNING id)
   SELECT u.id AS user_id, u.username, u.is_portal_admin, u.is_compliance_auditor, u.disabled, u.expires_at,
          k.id AS cred_id, k.name AS cred_name, k.privileges AS cred_privileges, ${MEMBERSHIPS}
     FROM portal_api_token k JOIN portal_user u ON u.id = k.user_id

@@ -80,6 +80,7 @@ export const permissions = {
     alertRules: canInTenant('alert.read'),
     auditExport: providerOr('audit.export'),
     accessReview: canInTenant('access.review'),
+    members: canInTenant('tenant.manage'),
     hygieneFindings: can('provider.read'),
   },
   Mutation: {

@@ -7,6 +7,32 @@ import type { Principal } from '../auth/principal.ts';
 
 /** Access reviews (Tenant Admin of the active tenant) and hygiene findings (provider roles). */
 export const AccessQueries = {
+  async members(_: unknown, __: unknown, ctx: GatewayContext) {
+    const scope = ctx.services.authz.tenantScope(ctx.auth, 'tenant.manage');
+    const rows = await ctx.em.execute<
+      Array<{
+        username: string;
+        display_name: string;
+        role: string;
+        privileges: string[];
+        disabled: boolean;
+        last_login_at: Date | null;
+      }>
+    >(
+      `SELECT u.username, u.display_name, m.role, m.privileges, u.disabled, u.last_login_at
+         FROM membership m JOIN portal_user u ON u.id = m.user_id WHERE m.tenant_id = ? ORDER BY u.username`,
+      [scope.tenantId],
+    );
+    return rows.map((r) => ({
+      username: r.username,
+      displayName: r.display_name,
+      role: r.role,
+      privileges: r.privileges,
+      disabled: r.disabled,
+      lastLoginAt: r.last_login_at ? new Date(r.last_login_at) : null,
+    }));
+  },
+
   async accessReview(_: unknown, args: { resourceId: string }, ctx: GatewayContext) {
     const scope = ctx.services.authz.tenantScope(ctx.auth, 'access.review');
     const guestId = keyOf(args.resourceId, 'Guest');

@@ -175,6 +175,11 @@ export const typeDefs = /* GraphQL */ `
     accessReview(resourceId: ID!): AccessReview!
 
     """
+    Tenant Admin: the members of the active tenant
+    """
+    members: [Member!]!
+
+    """
     Portal Admin / Compliance Auditor: the security checklist over mirrored PVE access configuration
     """
     hygieneFindings(connectionId: ID): [HygieneFinding!]!
@@ -467,6 +472,15 @@ export const typeDefs = /* GraphQL */ `
     secret: String
     pollIntervalMs: Int
     enabled: Boolean
+  }
+
+  type Member {
+    username: String!
+    displayName: String!
+    role: String!
+    privileges: [String!]!
+    disabled: Boolean!
+    lastLoginAt: DateTimeISO
   }
 
   type PortalAccess {
