@@ -2,6 +2,7 @@
 //   start       embedded PostgreSQL + Redis + migrations + PVE simulator + the three services
 //   test        lint, typecheck, then every test (vitest starts its own Postgres/Redis)
 //   bench NAME  benchmarks (bench/src/main.ts)
+//   e2e:faults  the long form of the end-to-end fault test (test/faults)
 //   lint        lint + typecheck only
 import { spawn } from 'node:child_process';
 import { repoRoot } from './paths.ts';
@@ -38,6 +39,12 @@ async function main(): Promise<number> {
       if (lintCode !== 0) return lintCode;
       return await run('pnpm', ['exec', 'vitest', 'run', ...args]);
     }
+    case 'e2e:faults':
+      // The long form of test/faults (several rounds of every fault, more activity); `npm test` runs one round.
+      return await run('pnpm', ['exec', 'vitest', 'run', 'test/faults', ...args], {
+        ...process.env,
+        TENANTGATE_FAULTS_LONG: '1',
+      });
     case 'bench':
       return await run(process.execPath, ['--import', 'tsx', 'bench/src/main.ts', ...args]);
     case 'start': {
@@ -45,7 +52,7 @@ async function main(): Promise<number> {
       return await startStack(args, process.env);
     }
     default:
-      process.stderr.write(`unknown command '${command}' (start | test | bench | lint)\n`);
+      process.stderr.write(`unknown command '${command}' (start | test | e2e:faults | bench | lint)\n`);
       return 2;
   }
 }

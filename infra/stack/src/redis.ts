@@ -19,8 +19,10 @@ export class LocalRedis {
 
   constructor(private readonly options: LocalRedisOptions) {}
 
+  /** Starts the server; after `stop()` it starts again on the port it had (see `restart()`). */
   async start(): Promise<string> {
-    this.#port = this.options.port ?? (await freePort());
+    this.#port = this.options.port ?? (this.#port || (await freePort()));
+    this.#stopping = undefined;
     await mkdir(this.options.dataDir, { recursive: true });
     const args = [
       '--port',
@@ -78,6 +80,15 @@ export class LocalRedis {
         client.disconnect();
       }
     }
+  }
+
+  /**
+   * Stops the server (SIGTERM) and starts it again on the same port: clients see their connections
+   * drop and reconnect. Without `persistent` the new server starts empty.
+   */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
   }
 
   async stop(): Promise<void> {
