@@ -33,6 +33,8 @@ export interface FaultStackOptions {
   /** Extra environment for every service (e.g. shorter sweep/reconcile intervals). */
   extraEnv?: Record<string, string>;
   simulatorSeed?: number;
+  /** LOG_LEVEL per service (default info). */
+  logLevels?: Partial<Record<ServiceName, string>>;
 }
 
 export interface ServiceInstance {
@@ -134,7 +136,7 @@ export class FaultStack {
           gatewayHost: '127.0.0.1',
           gatewayPort: port || 4000,
           secrets: this.secrets,
-          logLevel: 'info',
+          logLevel: options.logLevels?.[name] ?? 'info',
           extraEnv: options.extraEnv ?? {},
         });
         const process = new ServiceProcess({ name, env, label, onLine: (l, line) => this.#onLine(l, line) });
