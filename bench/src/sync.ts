@@ -7,7 +7,7 @@
 //                    the bench driver (embedded Postgres wrapper, pg client) is counted
 //   poll_ms_N        one steady-state poll of every connection after N new tasks were added
 //                    (spread over all nodes): the cost must follow N, not the 100,000 of history
-// Knobs (env): SYNC_BENCH_CONCURRENCY (connections polled at once, default 4),
+// Knobs (env): SYNC_BENCH_CONCURRENCY (connections polled at once, default 2),
 // SYNC_BENCH_MAX_OLD_SPACE_MB (V8 heap limit of the pve-sync process; default: Node's),
 // SYNC_BENCH_NODE_ARGS (extra node flags of the pve-sync process, e.g. `--cpu-prof`),
 // SYNC_BENCH_V8_DEFAULTS=1 (skip the `--optimize-for-size` setting pve-sync's main.ts applies).
@@ -33,7 +33,7 @@ import {
 import { report } from './report.ts';
 
 const env = process.env;
-const CONCURRENCY = Number(env.SYNC_BENCH_CONCURRENCY ?? 4);
+const CONCURRENCY = Number(env.SYNC_BENCH_CONCURRENCY ?? 2);
 
 interface SimClusterInfo {
   name: string;
@@ -157,7 +157,7 @@ async function syncChild(): Promise<void> {
   let peak = 0;
   setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
-  }, 25).unref();
+  }, 100).unref();
   const cleanups: Array<() => Promise<unknown>> = [];
   let poller: ConnectionPoller | undefined;
   const connections: string[] = [];
