@@ -36,6 +36,7 @@ export {
   type VerificationReport,
   type ChainVerifierOptions,
   type AddOptions,
+  type CheckpointAnchor,
 } from './verify.ts';
 export {
   BUNDLE_FORMAT,

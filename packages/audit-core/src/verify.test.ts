@@ -139,6 +139,49 @@ describe('ChainVerifier', () => {
   });
 });
 
+describe('ChainVerifier: incremental from a verified checkpoint (anchor)', () => {
+  const key = testKey();
+  const chain = buildChain(12);
+  const cps = checkpointsFor(chain, key, [4, 8, 12]);
+  const anchorOf = (cp: Checkpoint) => ({ seq: cp.seq, headHash: cp.headHash, signature: cp.signature });
+  function resume(records: ChainRecord[], anchor: Checkpoint, later: Checkpoint[], headSeq = 12): VerificationReport {
+    const v = new ChainVerifier({
+      chainId: chain[0]!.chainId,
+      tenantId: chain[0]!.tenantId,
+      publicKeys: new Map([[key.keyId, key.publicKey]]),
+      checkpoints: later,
+      startSeq: anchor.seq + 1,
+      checkpointsFromGenesis: false,
+      anchor: anchorOf(anchor),
+      expectedHead: { seq: headSeq, hash: chain[headSeq - 1]!.recordHash },
+    });
+    for (const r of records) v.add(r);
+    return v.finish();
+  }
+
+  it('checks only the records after the anchor and links them to its hash', () => {
+    const r = resume(chain.slice(4), cps[0]!, cps.slice(1));
+    expect(r.findings).toEqual([]);
+    expect(r.recordsChecked).toBe(8);
+    expect(r.coveredThroughSeq).toBe(12);
+  });
+
+  it('accepts no new records when the head is the anchor', () => {
+    expect(resume([], cps[2]!, [], 12).ok).toBe(true);
+  });
+
+  it('detects a record after the anchor that does not link to it, and a checkpoint that does not', () => {
+    const wrongHash = { ...cps[0]!, headHash: chain[2]!.recordHash };
+    expect(codes(resume(chain.slice(4), wrongHash, cps.slice(1)))).toEqual(['PREV_HASH_MISMATCH']);
+    const wrongSignature = { ...cps[0]!, signature: cps[1]!.signature };
+    expect(codes(resume(chain.slice(4), wrongSignature, cps.slice(1)))).toEqual(['CHECKPOINT_CHAIN_BROKEN']);
+  });
+
+  it('detects a head behind the anchor', () => {
+    expect(codes(resume([], cps[2]!, [], 11))).toEqual(['HEAD_MISMATCH']);
+  });
+});
+
 describe('keys', () => {
   it('loads PKCS8 PEM and base64 DER private keys and SPKI public keys', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');

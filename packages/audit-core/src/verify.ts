@@ -73,7 +73,21 @@ export interface ChainVerifierOptions {
   checkpointsFromGenesis: boolean;
   /** The head recorded beside the chain (audit_chain), compared with the last record. */
   expectedHead?: { seq: number; hash: string } | undefined;
+  /**
+   * Incremental verification: a checkpoint verified by an earlier run. Records start right after it
+   * (`startSeq` = anchor.seq + 1) and link to its head hash; the first checkpoint given links to its
+   * signature. `checkpoints` then hold only those after the anchor.
+   */
+  anchor?: CheckpointAnchor | undefined;
   maxFindings?: number;
+}
+
+export interface CheckpointAnchor {
+  seq: number;
+  /** Hex. */
+  headHash: string;
+  /** Base64. */
+  signature: string;
 }
 
 export interface AddOptions {
@@ -98,7 +112,10 @@ export class ChainVerifier {
     this.#o = options;
     for (const cp of options.checkpoints) this.#cpBySeq.set(cp.seq, cp);
     this.#expectedSeq = options.startSeq;
-    if (options.startSeq <= 1) this.#prevHash = GENESIS_HASH.toString('hex');
+    if (options.anchor) {
+      if (options.anchor.seq !== options.startSeq - 1) throw new Error('anchor.seq must be startSeq - 1');
+      this.#prevHash = options.anchor.headHash;
+    } else if (options.startSeq <= 1) this.#prevHash = GENESIS_HASH.toString('hex');
     else {
       const anchor = this.#cpBySeq.get(options.startSeq - 1);
       this.#prevHash = anchor?.headHash ?? null;
@@ -195,6 +212,15 @@ export class ChainVerifier {
           );
           valid = false;
         }
+      } else if (o.anchor) {
+        if (cp.prevSignature !== o.anchor.signature) {
+          this.#find(
+            'CHECKPOINT_CHAIN_BROKEN',
+            cp.seq,
+            `checkpoint at seq ${cp.seq} does not link to the verified one at seq ${o.anchor.seq}`,
+          );
+          valid = false;
+        }
       } else if (o.checkpointsFromGenesis && cp.prevSignature !== null) {
         this.#find(
           'CHECKPOINT_CHAIN_BROKEN',
@@ -214,10 +240,8 @@ export class ChainVerifier {
       if (valid && (this.#lastSeq === null || cp.seq <= this.#lastSeq)) covered = cp.seq;
     });
     const head = o.expectedHead;
-    if (
-      head &&
-      (head.seq !== (this.#lastSeq ?? o.startSeq - 1) || (this.#lastHash !== null && head.hash !== this.#lastHash))
-    ) {
+    const lastHash = this.#lastHash ?? o.anchor?.headHash ?? null;
+    if (head && (head.seq !== (this.#lastSeq ?? o.startSeq - 1) || (lastHash !== null && head.hash !== lastHash))) {
       this.#find(
         'HEAD_MISMATCH',
         head.seq,
