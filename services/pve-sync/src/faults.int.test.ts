@@ -159,4 +159,38 @@ describe('fault knobs', () => {
     const r = await h.poller().poll(conn);
     expect(r.failures.map((f) => f.code)).toEqual(['SYNC_CONNECTION_INVALID']);
   });
+
+  it('a database failure inside the commit advances nothing (fail closed), and the next poll catches up', async () => {
+    const conn = await h.connect(alpha);
+    expect((await h.poller().poll(conn)).failures).toEqual([]);
+    const upid = alpha.addTask({ node: 'pve-a2', type: 'vzdump', id: '101', user: 'root@pam', status: 'OK' });
+    const cursor = async (): Promise<unknown> =>
+      (await h.query(`SELECT cursor FROM sync_cursor WHERE connection_id = $1 AND source = 'tasks:pve-a2'`, [conn]))[0];
+    const inboxCount = async (): Promise<number> =>
+      (await h.query(`SELECT 1 FROM audit_inbox WHERE connection_id = $1`, [conn])).length;
+    const cursorBefore = await cursor();
+    const inboxBefore = await inboxCount();
+    await h.query(
+      `CREATE FUNCTION inbox_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'inbox unavailable'; END $$`,
+    );
+    await h.query(`CREATE TRIGGER inbox_down BEFORE INSERT ON audit_inbox FOR EACH ROW EXECUTE FUNCTION inbox_down()`);
+    try {
+      const r = await h.poller().poll(conn);
+      expect(r.failures.map((f) => f.source)).toContain('tasks:pve-a2');
+      for (const f of r.failures) expect(f.message).toContain('inbox unavailable');
+      // The task row and the cursor did not move without their inbox rows.
+      expect(await cursor()).toEqual(cursorBefore);
+      expect(await h.query(`SELECT 1 FROM pve_task WHERE upid = $1`, [upid])).toHaveLength(0);
+      expect(await inboxCount()).toBe(inboxBefore);
+    } finally {
+      await h.query(`DROP TRIGGER inbox_down ON audit_inbox`);
+      await h.query(`DROP FUNCTION inbox_down()`);
+    }
+    const ok = await h.poller().poll(conn);
+    expect(ok.failures).toEqual([]);
+    expect(await h.query(`SELECT 1 FROM audit_inbox WHERE dedup_key = $1`, [`${conn}|${upid}:finished`])).toHaveLength(
+      1,
+    );
+    expect(await cursor()).not.toEqual(cursorBefore);
+  });
 });
