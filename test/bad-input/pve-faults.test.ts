@@ -190,6 +190,46 @@ describe('PVE faults end to end (cluster alpha)', () => {
     }, 90_000);
   }
 
+  it('hugeResponse (16 MiB of repeated entries): either refused as a per-connection error or digested without duplicates; no crash', async () => {
+    const { rows: before } = await stack.sql.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM guest WHERE connection_id = $1 AND deleted_at IS NULL',
+      [alphaId],
+    );
+    const attempt = async () =>
+      (
+        await stack.sql.query<{ t: Date | null }>(
+          `SELECT last_attempt_at AS t FROM sync_cursor WHERE connection_id = $1 AND source = 'connection'`,
+          [alphaId],
+        )
+      ).rows[0]!.t?.getTime() ?? 0;
+    alpha.faults.set({ hugeResponseBytes: 16 * 1024 * 1024 });
+    const upid = alpha.addTask({ node: 'pve-a3', type: 'qmsnapshot', id: '105', user: 'root@pam' });
+    // Three completed polls with the fault on.
+    for (let i = 0; i < 3; i++) {
+      const t = await attempt();
+      await eventually(async () => ((await attempt()) > t ? true : undefined), 60_000, 'a poll under hugeResponse');
+    }
+    const h = await health();
+    const { rows: during } = await stack.sql.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM guest WHERE connection_id = $1 AND deleted_at IS NULL',
+      [alphaId],
+    );
+    expect(during[0]!.n).toBe(before[0]!.n);
+    if (h.lastErrorCode !== null) expect(['PVE_RESPONSE_INVALID', 'PVE_UNREACHABLE']).toContain(h.lastErrorCode);
+    console.info(`hugeResponse 16 MiB: health ${h.health}, lastErrorCode ${h.lastErrorCode}`);
+    alpha.faults.clear();
+    await eventually(
+      async () => {
+        const { rows } = await stack.sql.query('SELECT 1 FROM pve_task WHERE upid = $1', [upid]);
+        const now = await health();
+        return rows.length === 1 && now.health === 'ok' ? true : undefined;
+      },
+      60_000,
+      'recovery after hugeResponse',
+    );
+    expect(stack.services.every((x) => x.running)).toBe(true);
+  }, 180_000);
+
   it('nothing lost: every finished task the simulator has on alpha is in pve_task with its status', async () => {
     await allTasksSynced('pve_task to match the simulator');
     expect(stack.services.every((s) => s.running)).toBe(true);

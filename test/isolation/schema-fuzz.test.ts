@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { eventually } from '../src/harness.ts';
-import { plan, CannotGenerate, type FieldPlan, type Probe } from './lib/args.ts';
+import { plan, stringInputs, CannotGenerate, type FieldPlan, type Probe } from './lib/args.ts';
 import { call, codes, data, loginAs, type CallResult, type Caller } from './lib/client.ts';
 import { inputStrings, leakedSentinels, normalizedAnswer } from './lib/compare.ts';
 import { decodeGlobalId, garbageIds, globalId, randomId, type IdKind, type ProbeKind } from './lib/ids.ts';
@@ -73,6 +73,8 @@ let tenantA: string;
 let tenantB: string;
 /** One id of each kind owned by B: the probe values. */
 const bProbe = new Map<ProbeKind, string>();
+/** B's values for free-text filter inputs of queries (by input name): nothing of B may come back. */
+const bText = new Map<string, string>();
 /** A's own ids, for ID arguments that are not under test in a call. */
 const aOwn = new Map<ProbeKind, string>();
 /** Strings that only B's data contains (ids, names, UPIDs, hashes). */
@@ -258,6 +260,9 @@ async function collectTenantObjects(): Promise<void> {
   probe('User', bUsers);
   bProbe.set('Node', bResources[1]!.id);
   bProbe.set('Username', 'globex-user');
+  const bName = bResources.find((r) => r.name && r.name.length >= 5)?.name ?? 'globex';
+  bText.set('pool', 'globex').set('name', bName).set('target', bName).set('actor', 'globex-user');
+  bText.set('text', bResources[2]!.tasks[0]!.upid).set('tag', 'globex').set('status', 'running');
 
   // Raw keys behind the global ids, UPIDs, hashes, names that A's data does not contain.
   for (const id of [...bSentinels]) {
@@ -403,6 +408,26 @@ describe('schema-driven isolation fuzz', () => {
         }
       }
     }
+    // Free-text filters of queries with B's pool, names, UPIDs and users: nothing of B comes back.
+    let textProbes = 0;
+    for (const who of [acmeUser, acmeAdmin]) {
+      for (const rf of fields.filter((r) => r.operation === 'query')) {
+        const p = plan(schema, rf.field);
+        for (const pos of stringInputs(schema, rf.field)) {
+          const v = bText.get(pos.path.at(-1)!);
+          if (v === undefined) continue;
+          await fuzzCall(who, rf, p, { path: pos.path, kind: 'Username', list: pos.list }, v);
+          textProbes++;
+          calls++;
+        }
+      }
+    }
+    expect(textProbes).toBeGreaterThan(4);
+    const count = (op: string) => roots.filter((r) => r.operation === op).length;
+    console.info(
+      `fuzz: ${count('query')} queries, ${count('mutation')} mutations, ${count('subscription')} subscriptions; ` +
+        `${calls} calls as tenant A, ${notFoundRequests.length} NOT_FOUND, ${textProbes} free-text probes`,
+    );
     expect(differences).toEqual([]);
     expect(internalErrors).toEqual([]);
     expect(calls).toBeGreaterThan(100);
