@@ -1,11 +1,21 @@
-// The compiled access model: PVE's permission calculation (acl-semantics.md section C) over
-// indexed structures. compile() does all the per-config work once; a check walks at most the
-// path's depth in per-path ACL maps, and results are memoised per (subject, path).
+// The compiled access model: PVE's permission calculation (acl-semantics.md section C). compile()
+// interns the configuration into AclIndex (integer sets per ACL node and member); a check resolves
+// the path's ACL nodes, walks them for the subject and combines pools and token rules in scratch
+// bitsets. Roles and explanations use the grant-level GrantIndex, built on first use.
+import {
+  AclIndex,
+  NO_ACCESS as WALK_NO_ACCESS,
+  NONE as WALK_NONE,
+  isNormalizedPath,
+  type ResolvedPath,
+  type Walker,
+} from './acl-index.ts';
 import { builtinRoleSet, DEFAULT_PVE_VERSION } from './builtin-roles.ts';
 import { AccessError } from './errors.ts';
+import { buildExplanation, type Explanation, type WalkTrace } from './explain.ts';
+import { GrantIndex, type Grant, type GrantPathInfo, type GrantRole } from './grant-index.ts';
 import { byString, isValidUserId, normalizePath, parseTokenId } from './ids.ts';
 import type { AclEntry, UserConfig } from './types.ts';
-import { buildExplanation, type Explanation, type WalkTrace, type TraceEntry } from './explain.ts';
 
 export const ROOT_USER = 'root@pam';
 export const NO_ACCESS = 'NoAccess';
@@ -49,40 +59,10 @@ export interface AccountStatus {
   reasons: string[];
 }
 
-interface CompiledRole {
-  readonly id: string;
-  readonly bits: Bits;
-  readonly noAccess: boolean;
-  readonly privs: readonly string[];
-}
-
-/** One ACL grant at a node, pointing back at the entry for explanations. */
-export interface Grant {
-  readonly roleid: string;
-  readonly propagate: boolean;
-  readonly role: CompiledRole;
-  readonly entry: AclEntry;
-}
-
-interface AclNode {
-  readonly path: string;
-  readonly users: Map<string, Grant[]>;
-  readonly usersProp: Map<string, Grant[]>;
-  readonly groups: Map<string, Grant[]>;
-  readonly groupsProp: Map<string, Grant[]>;
-  readonly tokens: Map<string, Grant[]>;
-  readonly tokensProp: Map<string, Grant[]>;
-}
-
-interface PathInfo {
-  readonly path: string;
-  /** Nodes with ACL entries on the way from the path up to `/`, deepest first. */
-  readonly chain: readonly AclNode[];
-  readonly target: AclNode | undefined;
-  /** Pools whose roles attach at this exact path (C10). */
-  readonly pools: readonly string[];
-  /** Path info of `/pool/<id>` for each of `pools`. */
-  readonly poolInfos: readonly PathInfo[];
+interface CompiledRole extends GrantRole {
+  readonly index: number;
+  /** `words` privilege words. */
+  readonly bits: Uint32Array;
 }
 
 interface TokenDef {
@@ -97,29 +77,19 @@ interface Principal {
   readonly kind: SubjectKind;
   /** The user whose groups/ACLs count: the user itself, or a token's owner. */
   readonly userid: string;
+  /** All groups of `userid`, in configuration order (for the grant-level walks). */
   readonly groups: readonly string[];
-  readonly groupSet: ReadonlySet<string>;
   readonly token: TokenDef | undefined;
-  /**
-   * Per ACL node, the grants that decide for this walker there (built on first use): as the
-   * target node (all entries) and as an ancestor (propagating ones only); user entries already
-   * win over the union of the groups' (C3). Nodes where nothing applies are absent.
-   */
-  userIndex: Map<AclNode, DecidingGrants> | undefined;
-  tokenIndex: Map<AclNode, DecidingGrants> | undefined;
+  /** The user walk of `userid` (for a token: its owner's). */
+  readonly userWalker: Walker;
+  /** A privsep token's own walk (entries naming the token id). */
+  readonly tokenWalker: Walker | undefined;
+  /** A token's owner. */
+  readonly owner: Principal | undefined;
 }
 
-interface DecidingGrants {
-  readonly asTarget: readonly Grant[] | undefined;
-  readonly asAncestor: readonly Grant[] | undefined;
-}
-
-const EMPTY_GRANTS: readonly Grant[] = Object.freeze([]);
-
-/** Privilege bitset: words [0, w) granted, [w, 2w) propagate flags (plain arrays allocate cheaply). */
-type Bits = number[];
-const newBits = (words: number): Bits => new Array<number>(2 * words).fill(0);
-const MAX_CACHED_PATHS = 1 << 18;
+const MAX_CACHED_PRINCIPALS = 1 << 16;
+const MAX_CACHED_PATHS = 1 << 16;
 
 export class AccessModel {
   /** libpve-access-control version of the role table in use. */
@@ -134,26 +104,24 @@ export class AccessModel {
   private readonly words: number;
   private readonly privIndex = new Map<string, number>();
   private readonly roleTable = new Map<string, CompiledRole>();
-  private readonly nodes = new Map<string, AclNode>();
   private readonly userGroups = new Map<string, string[]>();
   private readonly tokens = new Map<string, TokenDef>();
   private readonly vmPool = new Map<string, string>();
   private readonly storagePools = new Map<string, string[]>();
+  /** Per-subject parse results (id syntax, groups, member ids); bounded, never per path. */
   private readonly principals = new Map<string, Principal>();
-  private readonly pathCache = new Map<string, PathInfo>();
-  private readonly referencedUsers = new Set<string>();
-  /** Member → the ACL nodes that name it (feeds the per-principal indexes). */
-  private readonly userNodes = new Map<string, AclNode[]>();
-  private readonly groupNodes = new Map<string, AclNode[]>();
-  private readonly tokenNodes = new Map<string, AclNode[]>();
-  private readonly allBits: Bits;
-  private readonly emptyBits: Bits;
-  /** Bits of a deciding grant list (keyed by the shared array), merged pool bits, token intersections. */
-  private readonly grantBits = new Map<readonly Grant[], Bits>();
-  private readonly pooledBits = new Map<Bits, Map<Bits, Bits>>();
-  private readonly intersectedBits = new Map<Bits, Map<Bits, Bits>>();
-  /** All zero like emptyBits, but marks "NoAccess decided" (C6, C11). */
-  private readonly noAccessBits: Bits;
+  /** Per-path ACL node chains as given by callers (raw strings); bounded, never per subject. */
+  private readonly paths = new Map<string, ResolvedPath>();
+  /** Valid ACL entries with normalised paths, in configuration order. */
+  private readonly validAcl: AclEntry[] = [];
+  private readonly index: AclIndex;
+  private grantIndexCache: GrantIndex | undefined;
+  private readonly allBits: Uint32Array;
+  private readonly emptyBits: Uint32Array;
+  // Scratch sets (granted words, then propagate words). Checks are synchronous, so one set each.
+  private readonly resultBuf: Uint32Array;
+  private readonly ownerBuf: Uint32Array;
+  private readonly poolBuf: Uint32Array;
 
   private constructor(
     private readonly config: UserConfig,
@@ -163,14 +131,18 @@ export class AccessModel {
     this.pveVersion = roleSet.version;
     this.now = options.now ?? Math.floor(Date.now() / 1000);
     this.privileges = roleSet.privileges;
-    this.words = Math.ceil(this.privileges.length / 32);
+    const w = (this.words = Math.ceil(this.privileges.length / 32));
     this.privileges.forEach((p, i) => this.privIndex.set(p, i));
-    this.emptyBits = newBits(this.words);
-    this.noAccessBits = newBits(this.words);
+    this.emptyBits = new Uint32Array(2 * w);
+    this.resultBuf = new Uint32Array(2 * w);
+    this.ownerBuf = new Uint32Array(2 * w);
+    this.poolBuf = new Uint32Array(2 * w);
     const warnings: string[] = [];
 
     for (const [id, privs] of Object.entries(roleSet.roles)) this.addRole(id, privs);
-    this.allBits = this.bitsOf(this.roleTable.get(ADMINISTRATOR)!.privs, true);
+    this.allBits = new Uint32Array(2 * w);
+    const admin = this.roleTable.get(ADMINISTRATOR)!.bits;
+    for (let i = 0; i < w; i++) this.allBits[i] = this.allBits[w + i] = admin[i]!;
     for (const role of config.roles.values()) {
       if (this.roleTable.has(role.roleid)) {
         warnings.push(`custom role '${role.roleid}' has a built-in name; the built-in role is used`);
@@ -189,7 +161,6 @@ export class AccessModel {
         let list = this.userGroups.get(member);
         if (!list) this.userGroups.set(member, (list = []));
         list.push(group.groupid);
-        if (!config.users.has(member)) this.referencedUsers.add(member);
       }
     }
     for (const user of config.users.values()) {
@@ -218,50 +189,41 @@ export class AccessModel {
       }
     }
 
-    // Later duplicates of (path, member, role) win, as in the user.cfg parser.
-    const latest = new Map<string, AclEntry>();
+    const entryRoles: number[] = [];
     for (const entry of config.acl) {
-      const path = normalizePath(entry.path);
+      const path = isNormalizedPath(entry.path) ? entry.path : normalizePath(entry.path);
       if (path === null) {
         warnings.push(`ACL entry for ${entry.type} '${entry.ugid}' has an invalid path '${entry.path}'; ignored`);
         continue;
       }
-      if (!this.roleTable.has(entry.roleid)) {
+      const role = this.roleTable.get(entry.roleid);
+      if (role === undefined) {
         warnings.push(
           `ACL on '${path}' for ${entry.type} '${entry.ugid}' names unknown role '${entry.roleid}'; ignored`,
         );
         continue;
       }
-      latest.set(
-        `${path}\0${entry.type}\0${entry.ugid}\0${entry.roleid}`,
-        path === entry.path ? entry : { ...entry, path },
-      );
+      this.validAcl.push(path === entry.path ? entry : { ...entry, path });
+      entryRoles.push(role.index);
     }
-    for (const entry of latest.values()) {
-      const node = this.nodeFor(entry.path);
-      const grant: Grant = {
-        roleid: entry.roleid,
-        propagate: entry.propagate,
-        role: this.roleTable.get(entry.roleid)!,
-        entry,
-      };
-      const [all, prop] =
-        entry.type === 'user'
-          ? [node.users, node.usersProp]
-          : entry.type === 'group'
-            ? [node.groups, node.groupsProp]
-            : [node.tokens, node.tokensProp];
-      if (!all.has(entry.ugid)) {
-        const byMember =
-          entry.type === 'user' ? this.userNodes : entry.type === 'group' ? this.groupNodes : this.tokenNodes;
-        const list = byMember.get(entry.ugid);
-        if (list) list.push(node);
-        else byMember.set(entry.ugid, [node]);
-      }
-      push(all, entry.ugid, grant);
-      if (entry.propagate) push(prop, entry.ugid, grant);
-      if (entry.type === 'user' && !config.users.has(entry.ugid)) this.referencedUsers.add(entry.ugid);
+
+    const roles = [...this.roleTable.values()];
+    const roleBits = new Uint32Array(roles.length * w);
+    const roleNoAccess = new Uint8Array(roles.length);
+    for (const role of roles) {
+      roleBits.set(role.bits, role.index * w);
+      roleNoAccess[role.index] = role.noAccess ? 1 : 0;
     }
+    this.index = new AclIndex({
+      words: w,
+      roleBits,
+      roleNoAccess,
+      entries: this.validAcl,
+      entryRoles: Int32Array.from(entryRoles),
+      vmPool: this.vmPool,
+      storagePools: this.storagePools,
+      poolIds: [...config.pools.keys()],
+    });
     this.warnings = warnings;
   }
 
@@ -326,13 +288,12 @@ export class AccessModel {
    */
   roles(subject: string, path: string): FlagMap {
     if (path === '') return {};
-    const info = this.pathInfo(path);
+    const info = this.grantPathInfo(path);
     const p = this.principal(subject);
     if (p.kind === 'root' || (p.kind === 'token' && p.token && !p.token.privsep && p.userid === ROOT_USER)) {
       return { [ADMINISTRATOR]: 1 };
     }
-    const grants = this.rawGrants(p, info);
-    return roleMap(grants);
+    return roleMap(this.rawGrants(p, info));
   }
 
   /** `GET /access/permissions` without `path` (E1): every interesting path with its privileges. */
@@ -348,7 +309,7 @@ export class AccessModel {
   /** Default paths, every path in the ACL tree (with its ancestors) and every pool member path. */
   interestingPaths(): string[] {
     const paths = new Set(['/', '/access', '/access/groups', '/nodes', '/pool', '/sdn', '/storage', '/vms']);
-    for (const path of this.nodes.keys()) {
+    for (const path of this.index.nodePaths) {
       paths.add(path);
       for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) paths.add(path.slice(0, i));
     }
@@ -377,7 +338,8 @@ export class AccessModel {
       id: subject,
       kind: p.kind,
       defined: this.config.users.has(subject) || p.kind === 'root',
-      referenced: this.referencedUsers.has(subject),
+      // A user without a `user:` line that a group or an ACL entry still names.
+      referenced: !this.config.users.has(subject) && (this.userGroups.has(subject) || this.index.namesUser(subject)),
     };
   }
 
@@ -409,13 +371,16 @@ export class AccessModel {
   /** Why `subject` has or lacks `priv` on `path`: structured steps plus sentences for operators. */
   explain(subject: string, path: string, priv: string): Explanation {
     if (!this.privIndex.has(priv)) throw AccessError.unknownPrivilege(priv, this.pveVersion);
-    const info = this.pathInfo(path);
+    const info = this.grantPathInfo(path);
     const p = this.principal(subject);
     const granted = this.hasPrivilege(subject, info.path, priv);
     const perms = this.permissions(subject, info.path);
+    const grants = this.grantIndex();
+    const trace = (walkFor: Principal, at: GrantPathInfo, asToken: boolean): WalkTrace =>
+      grants.trace(asToken ? walkFor.id : walkFor.userid, walkFor.groups, at, asToken, priv);
     const poolWalk = (walkFor: Principal, asToken: boolean): { pool: string; trace: WalkTrace }[] =>
-      info.pools.map((pool) => ({ pool, trace: this.trace(walkFor, this.pathInfo(`/pool/${pool}`), asToken, priv) }));
-    const owner = p.kind === 'token' ? this.principal(p.userid) : undefined;
+      info.pools.map((pool) => ({ pool, trace: trace(walkFor, this.grantPathInfo(`/pool/${pool}`), asToken) }));
+    const owner = p.owner;
     return buildExplanation({
       subject,
       path: info.path,
@@ -432,18 +397,17 @@ export class AccessModel {
       // The walks that matter: the subject's own (token entries for a privsep token, else the user's).
       direct:
         p.kind === 'user' || (p.kind === 'token' && p.token !== undefined)
-          ? this.trace(p, info, p.kind === 'token' && p.token!.privsep, priv)
+          ? trace(p, info, p.kind === 'token' && p.token!.privsep)
           : undefined,
       directPools:
         p.kind === 'user' || (p.kind === 'token' && p.token !== undefined)
           ? poolWalk(p, p.kind === 'token' && p.token!.privsep)
           : [],
-      ownerDirect:
-        owner && p.token?.privsep && owner.kind === 'user' ? this.trace(owner, info, false, priv) : undefined,
+      ownerDirect: owner && p.token?.privsep && owner.kind === 'user' ? trace(owner, info, false) : undefined,
       ownerPools: owner && p.token?.privsep && owner.kind === 'user' ? poolWalk(owner, false) : [],
       ownerHas: owner && p.token?.privsep ? this.hasPrivilege(owner.id, info.path, priv) : undefined,
       ownerPropagate: owner && p.token?.privsep ? (this.permissions(owner.id, info.path)[priv] ?? null) : undefined,
-      tokenOwnHas: p.kind === 'token' && p.token?.privsep ? this.tokenOwnBits(p, info, priv) : undefined,
+      tokenOwnHas: p.kind === 'token' && p.token?.privsep ? this.tokenOwnHas(p, info.path, priv) : undefined,
       account: this.accountStatus(subject),
     });
   }
@@ -452,83 +416,21 @@ export class AccessModel {
 
   private addRole(id: string, privs: readonly string[]): void {
     const sortedPrivs = [...new Set(privs)].sort(byString);
-    this.roleTable.set(id, {
-      id,
-      bits: this.bitsOf(sortedPrivs, false).slice(0, this.words),
-      noAccess: id === NO_ACCESS,
-      privs: sortedPrivs,
-    });
-  }
-
-  private bitsOf(privs: readonly string[], propagate: boolean): Bits {
-    const bits = newBits(this.words);
-    for (const priv of privs) {
+    const bits = new Uint32Array(this.words);
+    for (const priv of sortedPrivs) {
       const i = this.privIndex.get(priv);
-      if (i === undefined) continue;
-      bits[i >>> 5] = bits[i >>> 5]! | (1 << (i & 31));
-      if (propagate) bits[this.words + (i >>> 5)] = bits[this.words + (i >>> 5)]! | (1 << (i & 31));
+      if (i !== undefined) bits[i >>> 5] = bits[i >>> 5]! | (1 << (i & 31));
     }
-    return bits;
-  }
-
-  private nodeFor(path: string): AclNode {
-    let node = this.nodes.get(path);
-    if (!node) {
-      node = {
-        path,
-        users: new Map(),
-        usersProp: new Map(),
-        groups: new Map(),
-        groupsProp: new Map(),
-        tokens: new Map(),
-        tokensProp: new Map(),
-      };
-      this.nodes.set(path, node);
-    }
-    return node;
-  }
-
-  private pathInfo(raw: string): PathInfo {
-    const cached = this.pathCache.get(raw);
-    if (cached) return cached;
-    const path = normalizePath(raw);
-    if (path === null) throw AccessError.invalidPath(raw);
-    const normalized = path === raw ? undefined : this.pathCache.get(path);
-    const info = normalized ?? this.buildPathInfo(path);
-    if (this.pathCache.size >= MAX_CACHED_PATHS) this.pathCache.clear();
-    this.pathCache.set(raw, info);
-    if (path !== raw) this.pathCache.set(path, info);
-    return info;
-  }
-
-  private buildPathInfo(path: string): PathInfo {
-    const chain: AclNode[] = [];
-    const target = this.nodes.get(path);
-    if (target) chain.push(target);
-    if (path !== '/') {
-      for (let i = path.lastIndexOf('/'); i >= 0; i = i === 0 ? -1 : path.lastIndexOf('/', i - 1)) {
-        const node = this.nodes.get(i === 0 ? '/' : path.slice(0, i));
-        if (node) chain.push(node);
-      }
-    }
-    let pools: string[] = [];
-    const vm = /^\/vms\/(\d+)$/.exec(path);
-    if (vm) {
-      const pool = this.vmPool.get(vm[1]!);
-      if (pool !== undefined) pools = [pool];
-    } else {
-      const store = /^\/storage\/([^/]+)$/.exec(path);
-      if (store) pools = this.storagePools.get(store[1]!) ?? [];
-    }
-    return { path, chain, target, pools, poolInfos: pools.map((pool) => this.pathInfo(`/pool/${pool}`)) };
+    this.roleTable.set(id, { id, index: this.roleTable.size, bits, noAccess: id === NO_ACCESS, privs: sortedPrivs });
   }
 
   private principal(subject: string): Principal {
-    let p = this.principals.get(subject);
-    if (p) return p;
+    const cached = this.principals.get(subject);
+    if (cached) return cached;
     let kind: SubjectKind;
     let userid = subject;
     let token: TokenDef | undefined;
+    let owner: Principal | undefined;
     if (subject === ROOT_USER) kind = 'root';
     else if (isValidUserId(subject)) kind = 'user';
     else {
@@ -537,257 +439,120 @@ export class AccessModel {
         kind = 'token';
         userid = parsed.userid;
         token = this.tokens.get(subject);
+        owner = this.principal(userid);
       } else kind = 'invalid';
     }
     const groups = kind === 'invalid' ? [] : (this.userGroups.get(userid) ?? []);
-    p = {
+    const p: Principal = {
       id: subject,
       kind,
       userid,
       groups,
-      groupSet: new Set(groups),
       token,
-      userIndex: undefined,
-      tokenIndex: undefined,
+      owner,
+      userWalker: this.index.walker(kind === 'invalid' ? '' : userid, groups, false),
+      tokenWalker: token?.privsep ? this.index.walker(subject, [], true) : undefined,
     };
+    if (this.principals.size >= MAX_CACHED_PRINCIPALS) this.principals.clear();
     this.principals.set(subject, p);
     return p;
   }
 
-  /**
-   * Effective privilege bits: words [0, w) granted, [w, 2w) propagate flags. No per-(subject, path)
-   * memo: the walk is a few map lookups in the principal's node index, and the bits of each
-   * deciding grant list, pool merge and token intersection are computed once and shared.
-   */
-  private resultBits(subject: string, path: string): Bits {
-    const p = this.principals.get(subject) ?? this.principal(subject);
-    const info = this.pathCache.get(path) ?? this.pathInfo(path);
-    return this.computeBits(p, info);
+  /** The ACL nodes and pools of a check path (normalised; INVALID_PATH when it cannot be). */
+  private resolvedPath(raw: string): ResolvedPath {
+    let at = this.index.resolve(raw);
+    if (at === null) {
+      const path = normalizePath(raw);
+      if (path === null) throw AccessError.invalidPath(raw);
+      at = this.index.resolve(path)!;
+    }
+    if (this.paths.size >= MAX_CACHED_PATHS) this.paths.clear();
+    this.paths.set(raw, at);
+    return at;
   }
 
-  private computeBits(p: Principal, info: PathInfo): Bits {
+  /**
+   * Effective privilege bits of a check: words [0, w) granted, [w, 2w) propagate flags. The
+   * returned array is a shared scratch set or constant: read it before the next check.
+   */
+  private resultBits(subject: string, path: string): Uint32Array {
+    const p = this.principals.get(subject) ?? this.principal(subject);
+    const at = this.paths.get(path) ?? this.resolvedPath(path);
     switch (p.kind) {
       case 'root':
         return this.allBits;
       case 'user':
-        return this.subjectBits(p, info, false);
+        this.subjectBits(p.userWalker, at, this.resultBuf);
+        return this.resultBuf;
       case 'token': {
         const token = p.token;
         if (!token) return this.emptyBits; // undefined tokens get nothing (C8)
-        const owner = this.principals.get(p.userid) ?? this.principal(p.userid);
-        const ownerBits = this.computeBits(owner, info);
-        if (!token.privsep) return ownerBits; // C13
-        const own = this.subjectBits(p, info, true);
+        const owner = p.owner!;
+        if (!token.privsep) {
+          // C13: exactly the owner
+          if (owner.kind === 'root') return this.allBits;
+          this.subjectBits(owner.userWalker, at, this.resultBuf);
+          return this.resultBuf;
+        }
+        const own = this.resultBuf;
+        this.subjectBits(p.tokenWalker!, at, own);
         if (owner.kind === 'root') return own; // root's privsep tokens: own ACLs only (C12)
-        return this.intersect(own, ownerBits);
+        const ownerBits = this.ownerBuf;
+        this.subjectBits(owner.userWalker, at, ownerBits);
+        for (let i = 0; i < own.length; i++) own[i] = own[i]! & ownerBits[i]!; // C12: both, flags ANDed
+        return own;
       }
       default:
         return this.emptyBits;
     }
   }
 
-  /** C9–C11 for one walker (a user, or a privsep token's own entries): direct roles + pool roles. */
-  private subjectBits(p: Principal, info: PathInfo, asToken: boolean): Bits {
-    const direct = this.bitsFor(asToken ? this.walkToken(p, info) : this.walkUser(p, info));
-    const pools = info.poolInfos;
-    if (pools.length === 0) return direct;
-    if (direct === this.noAccessBits) return direct; // a pool cannot lift a direct NoAccess
-    let out = direct;
-    for (let i = 0; i < pools.length; i++) {
-      const pool = this.bitsFor(asToken ? this.walkToken(p, pools[i]!) : this.walkUser(p, pools[i]!));
-      if (pool === this.noAccessBits) return pool; // pool NoAccess beats direct grants
-      out = this.withPool(out, pool);
-    }
-    return out;
-  }
-
-  /** Bits of one deciding grant list (NoAccess collapse → noAccessBits), computed once per list. */
-  private bitsFor(grants: readonly Grant[]): Bits {
-    if (grants.length === 0) return this.emptyBits;
-    let bits = this.grantBits.get(grants);
-    if (bits === undefined) {
-      if (hasNoAccess(grants)) bits = this.noAccessBits;
-      else {
-        bits = newBits(this.words);
-        this.accumulate(grants, bits, true);
-      }
-      this.grantBits.set(grants, bits);
-    }
-    return bits;
-  }
-
-  /** Adds pool roles: their privileges join with propagate 0 unless already granted directly (C11). */
-  private withPool(direct: Bits, pool: Bits): Bits {
-    let byPool = this.pooledBits.get(direct);
-    if (byPool === undefined) this.pooledBits.set(direct, (byPool = new Map()));
-    let out = byPool.get(pool);
-    if (out === undefined) {
-      out = direct.slice();
-      for (let i = 0; i < this.words; i++) out[i] = out[i]! | pool[i]!;
-      byPool.set(pool, out);
-    }
-    return out;
-  }
-
-  /** C12: privileges in both, each flag the AND of both. */
-  private intersect(a: Bits, b: Bits): Bits {
-    let byB = this.intersectedBits.get(a);
-    if (byB === undefined) this.intersectedBits.set(a, (byB = new Map()));
-    let out = byB.get(b);
-    if (out === undefined) {
-      out = a.map((word, i) => word & b[i]!);
-      byB.set(b, out);
-    }
-    return out;
-  }
-
-  private tokenOwnBits(p: Principal, info: PathInfo, priv: string): boolean {
-    const i = this.privIndex.get(priv)!;
-    return (this.subjectBits(p, info, true)[i >>> 5]! & (1 << (i & 31))) !== 0;
-  }
-
-  private accumulate(grants: readonly Grant[], out: Bits, withFlags: boolean): void {
+  /**
+   * C9–C11 for one walker: direct roles, then pool roles at pool member paths (a direct NoAccess
+   * stays, a pool NoAccess wins, pool-only privileges get propagate=0).
+   */
+  private subjectBits(walker: Walker, at: ResolvedPath, out: Uint32Array): void {
+    const index = this.index;
+    const direct = index.walk(walker, at, out);
+    const pools = index.poolCount(at);
+    if (pools === 0 || direct === WALK_NO_ACCESS) return;
     const w = this.words;
-    for (const g of grants) {
-      const bits = g.role.bits;
-      for (let i = 0; i < w; i++) {
-        out[i] = out[i]! | bits[i]!;
-        if (withFlags && g.propagate) out[w + i] = out[w + i]! | bits[i]!;
+    const tmp = this.poolBuf;
+    for (let i = 0; i < pools; i++) {
+      const r = index.walk(walker, index.poolPath(at, i), tmp);
+      if (r === WALK_NO_ACCESS) {
+        for (let k = 0; k < out.length; k++) out[k] = 0;
+        return;
       }
+      if (r !== WALK_NONE) for (let k = 0; k < w; k++) out[k] = out[k]! | tmp[k]!;
     }
+  }
+
+  private tokenOwnHas(p: Principal, path: string, priv: string): boolean {
+    const i = this.privIndex.get(priv)!;
+    this.subjectBits(p.tokenWalker!, this.resolvedPath(path), this.resultBuf);
+    return (this.resultBuf[i >>> 5]! & (1 << (i & 31))) !== 0;
+  }
+
+  private grantIndex(): GrantIndex {
+    return (this.grantIndexCache ??= new GrantIndex(this.validAcl, this.roleTable));
+  }
+
+  private grantPathInfo(raw: string): GrantPathInfo {
+    const path = normalizePath(raw);
+    if (path === null) throw AccessError.invalidPath(raw);
+    return this.grantIndex().pathInfo(path, this.vmPool, this.storagePools);
   }
 
   /** Raw role walk grants for roles(): tokens without privsep resolve as their owner (C8). */
-  private rawGrants(p: Principal, info: PathInfo): readonly Grant[] {
-    if (p.kind === 'user') return this.walkUser(p, info);
+  private rawGrants(p: Principal, info: GrantPathInfo): readonly Grant[] {
+    const grants = this.grantIndex();
+    if (p.kind === 'user') return grants.walkUser(p.userid, p.groups, info);
     if (p.kind === 'token' && p.token) {
-      return p.token.privsep ? this.walkToken(p, info) : this.walkUser(this.principal(p.userid), info);
+      return p.token.privsep ? grants.walkToken(p.id, info) : grants.walkUser(p.userid, p.owner!.groups, info);
     }
-    return EMPTY_GRANTS;
+    return [];
   }
-
-  /**
-   * C2–C5 for a user: the deepest node with entries that apply decides (user entries before the
-   * union of the user's groups); everything above it is replaced.
-   */
-  private walkUser(p: Principal, info: PathInfo): readonly Grant[] {
-    const index = p.userIndex ?? this.buildUserIndex(p);
-    const { chain, target } = info;
-    for (let n = 0; n < chain.length; n++) {
-      const node = chain[n]!;
-      const d = index.get(node);
-      if (d === undefined) continue;
-      const grants = node === target ? d.asTarget : d.asAncestor;
-      if (grants !== undefined) return grants;
-    }
-    return EMPTY_GRANTS;
-  }
-
-  /** C8 for a privsep token: only entries naming the token id count. */
-  private walkToken(p: Principal, info: PathInfo): readonly Grant[] {
-    const index = p.tokenIndex ?? this.buildTokenIndex(p);
-    const { chain, target } = info;
-    for (let n = 0; n < chain.length; n++) {
-      const node = chain[n]!;
-      const d = index.get(node);
-      if (d === undefined) continue;
-      const grants = node === target ? d.asTarget : d.asAncestor;
-      if (grants !== undefined) return grants;
-    }
-    return EMPTY_GRANTS;
-  }
-
-  private buildUserIndex(p: Principal): Map<AclNode, DecidingGrants> {
-    const own = this.userNodes.get(p.userid) ?? [];
-    const nodes = new Set<AclNode>(own);
-    for (const gid of p.groups) for (const node of this.groupNodes.get(gid) ?? []) nodes.add(node);
-    const index = new Map<AclNode, DecidingGrants>();
-    for (const node of nodes) {
-      const pick = (users: Map<string, Grant[]>, groups: Map<string, Grant[]>): Grant[] | undefined => {
-        const mine = users.get(p.userid);
-        if (mine !== undefined) return mine;
-        const union: Grant[] = [];
-        for (const gid of p.groups) union.push(...(groups.get(gid) ?? []));
-        return union.length > 0 ? union : undefined;
-      };
-      const d = { asTarget: pick(node.users, node.groups), asAncestor: pick(node.usersProp, node.groupsProp) };
-      if (d.asTarget !== undefined || d.asAncestor !== undefined) index.set(node, d);
-    }
-    p.userIndex = index;
-    return index;
-  }
-
-  private buildTokenIndex(p: Principal): Map<AclNode, DecidingGrants> {
-    const index = new Map<AclNode, DecidingGrants>();
-    for (const node of this.tokenNodes.get(p.id) ?? []) {
-      index.set(node, { asTarget: node.tokens.get(p.id), asAncestor: node.tokensProp.get(p.id) });
-    }
-    p.tokenIndex = index;
-    return index;
-  }
-
-  /** The same walk as walkUser/walkToken, recording every entry seen and why it did or did not count. */
-  private trace(p: Principal, info: PathInfo, asToken: boolean, priv: string): WalkTrace {
-    const entries: TraceEntry[] = [];
-    let decidedAt: string | null = null;
-    let decidedBy: 'token' | 'user' | 'group' | null = null;
-    const member = asToken ? p.id : p.userid;
-    for (const node of info.chain) {
-      const isTarget = node === info.target;
-      const classes: ['token' | 'user' | 'group', Grant[]][] = [];
-      if (asToken) {
-        const g = node.tokens.get(member);
-        if (g) classes.push(['token', g]);
-      } else {
-        const u = node.users.get(member);
-        if (u) classes.push(['user', u]);
-        const gs: Grant[] = [];
-        for (const gid of p.groups) gs.push(...(node.groups.get(gid) ?? []));
-        if (gs.length) classes.push(['group', gs]);
-      }
-      for (const [cls, grants] of classes) {
-        const applicable = grants.filter((g) => isTarget || g.propagate);
-        const decides = decidedAt === null && applicable.length > 0;
-        if (decides) {
-          decidedAt = node.path;
-          decidedBy = cls;
-        }
-        for (const g of grants) {
-          const applies = isTarget || g.propagate;
-          let status: TraceEntry['status'];
-          if (!applies) status = 'not-propagating';
-          else if (decidedAt === node.path && decidedBy === cls) status = 'counts';
-          else if (decidedAt === node.path) status = 'user-beats-group';
-          else status = 'replaced-by-deeper';
-          entries.push({
-            path: node.path,
-            type: g.entry.type,
-            ugid: g.entry.ugid,
-            roleid: g.roleid,
-            propagate: g.propagate,
-            status,
-            containsPrivilege: g.role.privs.includes(priv),
-          });
-        }
-      }
-    }
-    const counting = entries.filter((e) => e.status === 'counts');
-    const noAccess = counting.find((e) => e.roleid === NO_ACCESS);
-    if (noAccess) for (const e of counting) if (e !== noAccess) e.status = 'wiped-by-noaccess';
-    entries.reverse(); // root first, as an operator reads a path
-    return { subject: member, path: info.path, decidedAt, decidedBy, noAccess: noAccess !== undefined, entries };
-  }
-}
-
-function push(map: Map<string, Grant[]>, key: string, grant: Grant): void {
-  const list = map.get(key);
-  if (list) list.push(grant);
-  else map.set(key, [grant]);
-}
-
-function hasNoAccess(grants: readonly Grant[]): boolean {
-  for (const g of grants) if (g.role.noAccess) return true;
-  return false;
 }
 
 /** Grants → role map with NoAccess collapse (C6); a role granted twice keeps a set flag. */
