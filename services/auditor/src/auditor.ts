@@ -26,6 +26,10 @@ export interface AuditorOptions {
   workerConcurrency: number;
   /** Batches processed concurrently by this process (default 1). */
   drainParallelism?: number;
+  /** Failed attempts after which an inbox row is quarantined as audit.invalid_event (default 3). */
+  poisonMaxAttempts?: number;
+  /** A failed inbox row is retried alone after this delay × its attempts (default 10 s). */
+  poisonRetryDelayMs?: number;
 }
 
 export interface AuditorDeps {
@@ -64,9 +68,13 @@ export class AuditorService {
       db: deps.db,
       writer: this.writer,
       engine,
+      store: this.store,
       publisher: this.publisher,
       logger,
+      clock,
       batchSize: deps.options.batchSize,
+      ...(deps.options.poisonMaxAttempts !== undefined ? { poisonMaxAttempts: deps.options.poisonMaxAttempts } : {}),
+      ...(deps.options.poisonRetryDelayMs !== undefined ? { poisonRetryDelayMs: deps.options.poisonRetryDelayMs } : {}),
     });
     this.monitors = new Monitors(deps.db, this.store, clock);
     this.#drain = new Drain(

@@ -19,6 +19,10 @@ export const AuditorConfigSchema = z.object({
   /** Inbox batches in flight at once in this process (claims are disjoint; chains serialise appends). */
   DRAIN_PARALLELISM: envFields.positiveInt.max(8).default(1),
   DB_POOL_MAX: envFields.positiveInt.default(10),
+  /** Failed attempts after which an inbox row is quarantined as an audit.invalid_event record. */
+  POISON_MAX_ATTEMPTS: envFields.positiveInt.max(100).default(3),
+  /** A failed inbox row is retried alone after this delay × its attempts so far. */
+  POISON_RETRY_DELAY_MS: envFields.positiveInt.default(10_000),
 });
 export type AuditorConfig = z.output<typeof AuditorConfigSchema>;
 

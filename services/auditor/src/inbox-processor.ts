@@ -1,19 +1,31 @@
 // One step of the pipeline: claim a batch of inbox rows (FOR UPDATE SKIP LOCKED, so several
 // auditor processes share the inbox), attribute each event to its tenant chain(s), append, mark
 // the rows processed and evaluate the alert rules — all in one transaction — then publish.
+//
+// Poison rows: a batch that fails is redone in a new transaction by bisection under savepoints,
+// so every row that can be stored is, and each row that cannot is found and its failure recorded
+// (attempts, last_error, retry_at). Such a row is retried alone, never inside a batch again, and
+// after `poisonMaxAttempts` failures it is quarantined: chained as an `audit.invalid_event` record
+// on the provider chain (the original event sanitised, with the digest of its stored text) and
+// AUDIT-002 fires. One bad row can no longer block the others, and nothing is dropped.
+import { createHash } from 'node:crypto';
 import { PROVIDER_CHAIN_ID, isoMillis } from '@tenantgate/audit-core';
 import { AuditSourceEvent, type AlertNotification, type Logger } from '@tenantgate/shared';
 import { inTransaction, isoSql, type Db, type Tx } from './db.ts';
 import type { AppendedRecord, ChainWriter, NewRecord } from './chain-writer.ts';
 import type { AlertEngine } from './alerts/engine.ts';
 import type { AlertPublisher } from './alerts/publisher.ts';
-import type { RuleEvent } from './alerts/types.ts';
+import type { AlertStore } from './alerts/store.ts';
+import type { Clock, RuleEvent } from './alerts/types.ts';
+import { describeError, isRowLevelFailure, sanitizeForJsonb } from './quarantine.ts';
 
 interface InboxRow {
   dedup_key: string;
   event_id: string;
   occurred_at: string;
   observed_at: string;
+  /** Including this claim. */
+  attempts: number;
   event: unknown;
 }
 
@@ -27,51 +39,134 @@ export interface BatchResult {
   claimed: number;
   appended: number;
   notifications: number;
-  /** Milliseconds per phase (claim, attribute, append, mark, rules), for tuning. */
+  /** Rows whose processing failed in this step (retried alone later). */
+  failed: number;
+  /** Rows chained as `audit.invalid_event` after their last allowed attempt. */
+  quarantined: number;
+  /** Milliseconds per phase (claim, parse, attribute, append, rules), for tuning. */
   timings: Record<string, number>;
 }
 
-export class InboxProcessor {
-  constructor(
-    private readonly deps: {
-      db: Db;
-      writer: ChainWriter;
-      engine: AlertEngine;
-      publisher: AlertPublisher;
-      logger: Logger;
-      batchSize: number;
-    },
-  ) {}
+interface StepOutcome {
+  claimed: number;
+  appended: number;
+  failed: number;
+  quarantined: number;
+  notifications: AlertNotification[];
+}
 
-  async processBatch(): Promise<BatchResult> {
-    const { db, publisher } = this.deps;
-    const { result, notifications } = await inTransaction(db, async (tx) => await this.#step(tx));
-    await publisher.publish(notifications);
-    return result;
+const NOTHING: StepOutcome = { claimed: 0, appended: 0, failed: 0, quarantined: 0, notifications: [] };
+
+const CLAIMED_COLUMNS = `i.dedup_key, i.event_id, ${isoSql('i.occurred_at')} AS occurred_at, ${isoSql('i.observed_at')} AS observed_at,
+  i.attempts, i.event`;
+
+/** Rows retried alone per step (rows that failed before). */
+const RETRIES_PER_STEP = 20;
+
+export interface InboxProcessorDeps {
+  db: Db;
+  writer: ChainWriter;
+  engine: AlertEngine;
+  store: AlertStore;
+  publisher: AlertPublisher;
+  logger: Logger;
+  clock: Clock;
+  batchSize: number;
+  /** Failed attempts after which a row is quarantined (default 3). */
+  poisonMaxAttempts?: number;
+  /** A failed row is retried after this delay × its attempts (default 10 s). */
+  poisonRetryDelayMs?: number;
+}
+
+export class InboxProcessor {
+  readonly #maxAttempts: number;
+  readonly #retryDelayMs: number;
+
+  constructor(private readonly deps: InboxProcessorDeps) {
+    this.#maxAttempts = deps.poisonMaxAttempts ?? 3;
+    this.#retryDelayMs = deps.poisonRetryDelayMs ?? 10_000;
   }
 
-  async #step(tx: Tx): Promise<{ result: BatchResult; notifications: AlertNotification[] }> {
-    const { writer, engine, batchSize } = this.deps;
+  async processBatch(): Promise<BatchResult> {
+    const { db, publisher, logger, batchSize } = this.deps;
     const timings: Record<string, number> = {};
     let mark = performance.now();
     const lap = (name: string) => {
       const now = performance.now();
-      timings[name] = now - mark;
+      timings[name] = (timings[name] ?? 0) + now - mark;
       mark = now;
     };
-    // claim and mark processed in one statement; a rollback un-marks (the rows stay locked until then)
-    const claimed = await tx.query<InboxRow>(
-      `UPDATE audit_inbox i SET processed_at = now(), attempts = i.attempts + 1, last_error = NULL
-       FROM (SELECT dedup_key FROM audit_inbox WHERE processed_at IS NULL ORDER BY observed_at LIMIT $1 FOR UPDATE SKIP LOCKED) c
-       WHERE i.dedup_key = c.dedup_key
-       RETURNING i.dedup_key, i.event_id, ${isoSql('i.occurred_at')} AS occurred_at, ${isoSql('i.observed_at')} AS observed_at, i.event`,
-      [batchSize],
-    );
-    claimed.rows.sort((x, y) => (x.observed_at < y.observed_at ? -1 : x.observed_at > y.observed_at ? 1 : 0));
-    if (claimed.rows.length === 0)
-      return { result: { claimed: 0, appended: 0, notifications: 0, timings }, notifications: [] };
-    lap('claim');
-    const parsed = claimed.rows.map((row) => this.#parse(row));
+    const retried = await inTransaction(db, async (tx) => {
+      const rows = await this.#claimRetries(tx);
+      return rows.length === 0 ? NOTHING : await this.#isolate(tx, rows, true);
+    });
+    lap('retry');
+    let batch: StepOutcome;
+    try {
+      batch = await inTransaction(db, async (tx) => {
+        const rows = await this.#claim(tx, batchSize);
+        lap('claim');
+        if (rows.length === 0) return NOTHING;
+        const r = await this.#process(tx, rows, lap);
+        return { ...NOTHING, claimed: rows.length, appended: r.appended, notifications: r.notifications };
+      });
+    } catch (err) {
+      if (!isRowLevelFailure(err)) throw err;
+      logger.warn({ err }, 'inbox batch failed; redoing it by bisection to isolate the failing rows');
+      batch = await inTransaction(db, async (tx) => {
+        const rows = await this.#claim(tx, batchSize);
+        return rows.length === 0 ? NOTHING : await this.#isolate(tx, rows, false);
+      });
+      lap('isolate');
+    }
+    const notifications = [...retried.notifications, ...batch.notifications];
+    await publisher.publish(notifications);
+    return {
+      claimed: retried.claimed + batch.claimed,
+      appended: retried.appended + batch.appended,
+      notifications: notifications.length,
+      failed: retried.failed + batch.failed,
+      quarantined: retried.quarantined + batch.quarantined,
+      timings,
+    };
+  }
+
+  /** Claims fresh rows and marks them processed (a rollback un-marks; the rows stay locked until then). */
+  async #claim(tx: Tx, limit: number): Promise<InboxRow[]> {
+    // joined on ctid: the rows the sub-select locked, without a second index lookup per row
+    const res = await tx.query<InboxRow>({
+      name: 'auditor-inbox-claim',
+      text: `UPDATE audit_inbox i SET processed_at = now(), attempts = i.attempts + 1
+       FROM (SELECT ctid FROM audit_inbox WHERE processed_at IS NULL AND retry_at IS NULL ORDER BY observed_at LIMIT $1 FOR UPDATE SKIP LOCKED) c
+       WHERE i.ctid = c.ctid
+       RETURNING ${CLAIMED_COLUMNS}`,
+      values: [limit],
+    });
+    return res.rows.sort(byObservedAt);
+  }
+
+  /** Claims rows whose earlier processing failed and whose retry time has come. */
+  async #claimRetries(tx: Tx): Promise<InboxRow[]> {
+    const res = await tx.query<InboxRow>({
+      name: 'auditor-inbox-claim-retries',
+      text: `UPDATE audit_inbox i SET processed_at = now(), attempts = i.attempts + 1, retry_at = NULL
+       FROM (SELECT ctid FROM audit_inbox WHERE processed_at IS NULL AND retry_at IS NOT NULL AND retry_at <= now()
+             ORDER BY retry_at LIMIT $1 FOR UPDATE SKIP LOCKED) c
+       WHERE i.ctid = c.ctid
+       RETURNING ${CLAIMED_COLUMNS}`,
+      values: [RETRIES_PER_STEP],
+    });
+    return res.rows.sort(byObservedAt);
+  }
+
+  /** Parse → attribute → append → rules for claimed rows, inside the caller's transaction. */
+  async #process(
+    tx: Tx,
+    rows: readonly InboxRow[],
+    lap: (phase: string) => void = () => {},
+  ): Promise<{ appended: number; notifications: AlertNotification[] }> {
+    const { writer, engine } = this.deps;
+    const parsed = rows.map((row) => this.#parse(row));
     lap('parse');
     const targets = await attribute(tx, parsed);
     lap('attribute');
@@ -98,10 +193,132 @@ export class InboxProcessor {
       ),
     );
     lap('rules');
-    return {
-      result: { claimed: claimed.rows.length, appended: appended.length, notifications: notifications.length, timings },
-      notifications,
+    return { appended: appended.length, notifications };
+  }
+
+  /**
+   * Processes claimed rows so that a failing row cannot take others down: `singly` rows one by one
+   * (rows that failed before), otherwise by bisection (halves, quarters, … down to single rows),
+   * each piece under a savepoint. Failing single rows are recorded (or quarantined).
+   */
+  async #isolate(tx: Tx, rows: readonly InboxRow[], singly: boolean): Promise<StepOutcome> {
+    const out: StepOutcome = { ...NOTHING, claimed: rows.length, notifications: [] };
+    const failures: Array<{ row: InboxRow; error: unknown }> = [];
+    const attempt = async (piece: readonly InboxRow[]): Promise<void> => {
+      await tx.query('SAVEPOINT inbox_piece');
+      try {
+        const r = await this.#process(tx, piece);
+        await tx.query('RELEASE SAVEPOINT inbox_piece');
+        out.appended += r.appended;
+        out.notifications.push(...r.notifications);
+      } catch (error) {
+        if (!isRowLevelFailure(error)) throw error;
+        await tx.query('ROLLBACK TO SAVEPOINT inbox_piece');
+        await tx.query('RELEASE SAVEPOINT inbox_piece');
+        if (piece.length === 1) failures.push({ row: piece[0]!, error });
+        else {
+          const mid = piece.length >> 1;
+          await attempt(piece.slice(0, mid));
+          await attempt(piece.slice(mid));
+        }
+      }
     };
+    if (singly) for (const row of rows) await attempt([row]);
+    else if (rows.length === 1) await attempt(rows);
+    else {
+      // the whole batch just failed: start with its halves
+      const mid = rows.length >> 1;
+      await attempt(rows.slice(0, mid));
+      await attempt(rows.slice(mid));
+    }
+    for (const { row, error } of failures) {
+      const message = describeError(error);
+      if (row.attempts >= this.#maxAttempts) {
+        out.notifications.push(...(await this.#quarantine(tx, row, message)));
+        out.quarantined++;
+      } else {
+        await tx.query(
+          `UPDATE audit_inbox SET processed_at = NULL, last_error = $2, retry_at = now() + make_interval(secs => $3::float8 / 1000)
+           WHERE dedup_key = $1`,
+          [row.dedup_key, message, this.#retryDelayMs * row.attempts],
+        );
+        out.failed++;
+      }
+      this.deps.logger.error(
+        {
+          dedupKey: row.dedup_key,
+          attempts: row.attempts,
+          error: message,
+          quarantined: row.attempts >= this.#maxAttempts,
+        },
+        'inbox row failed',
+      );
+    }
+    return out;
+  }
+
+  /**
+   * Chains a row that failed its last allowed attempt as `audit.invalid_event` on the provider
+   * chain, so nothing is lost and the chain stays complete, and fires AUDIT-002. The payload holds
+   * the original event made storable (NUL escaped), the error, and the SHA-256 of the event as
+   * stored in the inbox; if even that cannot be stored, the event is left out (the digest stays).
+   */
+  async #quarantine(tx: Tx, row: InboxRow, error: string): Promise<AlertNotification[]> {
+    const { writer, store, clock } = this.deps;
+    const raw = await tx.query<{ text: string }>(`SELECT event::text AS text FROM audit_inbox WHERE dedup_key = $1`, [
+      row.dedup_key,
+    ]);
+    const originalDigest = createHash('sha256')
+      .update(raw.rows[0]?.text ?? '', 'utf8')
+      .digest('hex');
+    const base = {
+      reason: 'quarantined',
+      error,
+      attempts: row.attempts,
+      original: { digestAlgorithm: 'sha256', digest: originalDigest, of: 'audit_inbox.event::text' },
+    };
+    let appended: AppendedRecord | undefined;
+    for (const payload of [
+      { ...base, event: sanitizeForJsonb(row.event) },
+      { ...base, eventOmitted: true },
+    ]) {
+      await tx.query('SAVEPOINT inbox_quarantine');
+      try {
+        const heads = await writer.lockChains(tx, new Map([[PROVIDER_CHAIN_ID, null]]));
+        [appended] = await writer.append(tx, heads, [
+          { chainId: PROVIDER_CHAIN_ID, record: invalidEventRecord(row, payload) },
+        ]);
+        await tx.query('RELEASE SAVEPOINT inbox_quarantine');
+        break;
+      } catch (err) {
+        if (!isRowLevelFailure(err) || 'eventOmitted' in payload) throw err;
+        await tx.query('ROLLBACK TO SAVEPOINT inbox_quarantine');
+        await tx.query('RELEASE SAVEPOINT inbox_quarantine');
+      }
+    }
+    // processed_at stays set by the claim: the row is done
+    await tx.query(`UPDATE audit_inbox SET last_error = $2, retry_at = NULL WHERE dedup_key = $1`, [
+      row.dedup_key,
+      error,
+    ]);
+    const rule = await tx.query<{ id: string; code: string; severity: 'critical' }>(
+      `SELECT id, code, severity FROM alert_rule WHERE code = 'AUDIT-002' AND tenant_id IS NULL AND enabled`,
+    );
+    const r = rule.rows[0];
+    if (!r) return [];
+    return await store.fire(
+      tx,
+      { id: r.id, code: r.code },
+      null,
+      {
+        type: 'fire',
+        dedupKey: 'quarantine',
+        severity: r.severity,
+        title: `Audit inbox row quarantined after ${row.attempts} failed attempts (${row.dedup_key})`,
+        labels: { dedupKey: row.dedup_key, error, chainId: PROVIDER_CHAIN_ID, seq: appended?.seq ?? null },
+      },
+      clock.now(),
+    );
   }
 
   /** Contract violations are not dropped: they become provider-chain records holding the raw event. */
@@ -116,30 +333,7 @@ export class InboxProcessor {
       return {
         row,
         event: null,
-        record: {
-          eventId: row.event_id,
-          dedupKey: row.dedup_key,
-          occurredAt: row.occurred_at,
-          observedAt: row.observed_at,
-          source: 'audit',
-          category: 'audit',
-          action: 'audit.invalid_event',
-          outcome: 'unknown',
-          actorType: 'system',
-          actorId: null,
-          actorPrincipal: null,
-          srcIp: null,
-          connectionId: null,
-          node: null,
-          targetType: null,
-          targetId: null,
-          targetName: null,
-          targetPath: null,
-          upid: null,
-          requestId: null,
-          detection: 'reported',
-          payload: { issues, event: row.event as Record<string, unknown> },
-        },
+        record: invalidEventRecord(row, { issues, event: row.event as Record<string, unknown> }),
       };
     }
     const e = res.data;
@@ -173,6 +367,38 @@ export class InboxProcessor {
       },
     };
   }
+}
+
+function byObservedAt(x: InboxRow, y: InboxRow): number {
+  return x.observed_at < y.observed_at ? -1 : x.observed_at > y.observed_at ? 1 : 0;
+}
+
+/** An `audit.invalid_event` record for an inbox row (contract violation or quarantine). */
+function invalidEventRecord(row: InboxRow, payload: Record<string, unknown>): NewRecord {
+  return {
+    eventId: row.event_id,
+    dedupKey: row.dedup_key,
+    occurredAt: row.occurred_at,
+    observedAt: row.observed_at,
+    source: 'audit',
+    category: 'audit',
+    action: 'audit.invalid_event',
+    outcome: 'unknown',
+    actorType: 'system',
+    actorId: null,
+    actorPrincipal: null,
+    srcIp: null,
+    connectionId: null,
+    node: null,
+    targetType: null,
+    targetId: null,
+    targetName: null,
+    targetPath: null,
+    upid: null,
+    requestId: null,
+    detection: 'reported',
+    payload,
+  };
 }
 
 /**

@@ -36,6 +36,8 @@ try {
         monitorIntervalMs: config.MONITOR_INTERVAL_MS,
         workerConcurrency: config.WORKER_CONCURRENCY,
         drainParallelism: config.DRAIN_PARALLELISM,
+        poisonMaxAttempts: config.POISON_MAX_ATTEMPTS,
+        poisonRetryDelayMs: config.POISON_RETRY_DELAY_MS,
       },
     }),
   );
