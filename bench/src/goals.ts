@@ -26,8 +26,14 @@ export const GOALS: Record<string, Record<string, Goal>> = {
     rps_shielded: { text: 'compared with rps_bare' },
     rps_bare: { text: 'same schema, no shield or tenant scoping' },
     p99_ratio: { text: '≤ 1.10 (shielded p99 / bare p99)', check: (v) => v <= 1.1 },
-    sql_per_request_10: { text: 'same small constant as page size 100', check: (v, all) => v === all.sql_per_request_100 && v <= 10 },
-    sql_per_request_100: { text: 'same small constant as page size 10', check: (v, all) => v === all.sql_per_request_10 && v <= 10 },
+    sql_per_request_10: {
+      text: 'same small constant as page size 100',
+      check: (v, all) => v === all.sql_per_request_100 && v <= 10,
+    },
+    sql_per_request_100: {
+      text: 'same small constant as page size 10',
+      check: (v, all) => v === all.sql_per_request_10 && v <= 10,
+    },
   },
   subscriptions: {
     delivery_p99_ms: { text: '2,000 subscribers over 100 tenants (reported)' },

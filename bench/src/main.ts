@@ -56,7 +56,12 @@ async function runAll(): Promise<void> {
   const results: Array<BenchResult | { bench: string; error: string }> = [];
   for (const name of Object.keys(benches)) results.push(await runChild(name));
   const file = fileURLToPath(new URL('../results.json', import.meta.url));
-  const meta = { at: new Date().toISOString(), node: process.version, cores: availableParallelism(), loadavg: loadavg() };
+  const meta = {
+    at: new Date().toISOString(),
+    node: process.version,
+    cores: availableParallelism(),
+    loadavg: loadavg(),
+  };
   await writeFile(file, `${JSON.stringify({ ...meta, results }, null, 2)}\n`);
 
   const rows = ['| bench | metric | value | goal | met |', '|---|---|---|---|---|'];
