@@ -84,7 +84,10 @@ export const AdminMutations = {
 
   async updateConnection(
     _: unknown,
-    args: { id: string; input: Partial<ConnectionInput> & { enabled?: boolean | null } },
+    args: {
+      id: string;
+      input: { [K in keyof ConnectionInput]?: ConnectionInput[K] | null } & { enabled?: boolean | null };
+    },
     ctx: GatewayContext,
   ) {
     ctx.services.authz.assert(ctx.auth, 'provider.manage', null);
@@ -92,6 +95,7 @@ export const AdminMutations = {
     const i = args.input;
     validateConnection({
       ...i,
+      fingerprint: i.fingerprint ?? undefined,
       name: i.name ?? undefined,
       baseUrl: i.baseUrl ?? undefined,
       tokenId: i.tokenId ?? undefined,
@@ -251,11 +255,7 @@ export const AdminMutations = {
   },
 
   /** Adds or updates a member of the active tenant (Tenant Admin) with a role and PVE privilege names. */
-  async setMembership(
-    _: unknown,
-    args: { username: string; role: 'tenant_admin' | 'tenant_user'; privileges: string[] },
-    ctx: GatewayContext,
-  ) {
+  async setMembership(_: unknown, args: { username: string; role: string; privileges: string[] }, ctx: GatewayContext) {
     const scope = ctx.services.authz.tenantScope(ctx.auth, 'tenant.manage');
     if (!['tenant_admin', 'tenant_user'].includes(args.role))
       throw AppError.badInput('role must be tenant_admin or tenant_user');

@@ -190,12 +190,14 @@ interface RuleInput {
   enabled?: boolean | null;
 }
 
-function validateRule(input: Partial<RuleInput>): void {
-  if (input.code !== undefined && !/^[A-Z][A-Z0-9]{1,9}-\d{3}$/.test(input.code))
+type RulePatch = { [K in keyof RuleInput]?: RuleInput[K] | null };
+
+function validateRule(input: RulePatch): void {
+  if (input.code != null && !/^[A-Z][A-Z0-9]{1,9}-\d{3}$/.test(input.code))
     throw AppError.badInput('code must look like TEN-101');
-  if (input.name !== undefined && (input.name.length < 1 || input.name.length > 200))
+  if (input.name != null && (input.name.length < 1 || input.name.length > 200))
     throw AppError.badInput('name must be 1..200 characters');
-  if (input.severity !== undefined && input.severity !== null && !SEVERITIES.includes(input.severity))
+  if (input.severity != null && !SEVERITIES.includes(input.severity))
     throw AppError.badInput(`severity must be one of ${SEVERITIES.join(', ')}`);
   if (input.params && JSON.stringify(input.params).length > 10_000) throw AppError.badInput('params too large');
   if (input.scope && JSON.stringify(input.scope).length > 10_000) throw AppError.badInput('scope too large');
@@ -241,7 +243,7 @@ export const AlertRuleMutations = {
     return toRule(row);
   },
 
-  async updateAlertRule(_: unknown, args: { id: string; input: Partial<RuleInput> }, ctx: GatewayContext) {
+  async updateAlertRule(_: unknown, args: { id: string; input: RulePatch }, ctx: GatewayContext) {
     const scope = ctx.services.authz.tenantScope(ctx.auth, 'alert.manage');
     validateRule({ ...args.input, code: undefined });
     const id = keyOf(args.id, 'AlertRule');

@@ -1,36 +1,31 @@
 import type { GraphQLSchema } from 'graphql';
-import { makeExecutableSchema } from '@graphql-tools/schema';
-import { GraphQLDateTimeISO, GraphQLJSONObject } from 'graphql-scalars';
-import { typeDefs } from './typedefs.ts';
-import { AuthMutations, Query, ResourceFields } from './resolvers.ts';
-import { AlertMutations, PowerMutations, TenantMutations } from './mutations.ts';
-import { Subscription } from './subscriptions.ts';
-import { AdminMutations } from './admin.ts';
-import { AccessQueries } from './access.ts';
-import { AlertRuleMutations, ComplianceQueries } from './compliance.ts';
+import { buildSchemaSync, type PubSub } from 'type-graphql';
+import { RESOLVERS } from './schema/resolvers.ts';
 
 /**
- * The gateway schema without authorization middleware. SDL-first: tsx (how services and benches
- * run, from the repository root) emits no legacy decorators, so type-graphql classes cannot load.
+ * type-graphql insists on a PubSub once a schema has subscriptions, but every @Subscription here
+ * brings its own `subscribe` (Postgres replay, then Redis fan-out in AlertFeed/TaskFeed): topic
+ * subscriptions are a programming error.
+ */
+const noTopicPubSub: PubSub = {
+  publish: () => {
+    throw new Error('type-graphql PubSub is not used: publish through AlertFeed/TaskFeed');
+  },
+  subscribe: () => {
+    throw new Error('type-graphql topic subscriptions are not used: give @Subscription a subscribe');
+  },
+};
+
+/**
+ * The gateway schema without authorization middleware, built code-first by type-graphql from the
+ * classes in ./schema/. graphql-shield is applied to the result (auth/shield.ts); no @Authorized.
+ * schema.snapshot.graphql pins the printed API (schema.test.ts).
  */
 export function buildBaseSchema(): GraphQLSchema {
-  return makeExecutableSchema({
-    typeDefs,
-    resolvers: {
-      DateTimeISO: GraphQLDateTimeISO,
-      JSONObject: GraphQLJSONObject,
-      Node: { __resolveType: (o: { __typename: string }) => o.__typename },
-      Query: { ...Query, ...ComplianceQueries, ...AccessQueries },
-      Mutation: {
-        ...AuthMutations,
-        ...AlertMutations,
-        ...TenantMutations,
-        ...PowerMutations,
-        ...AdminMutations,
-        ...AlertRuleMutations,
-      },
-      Subscription,
-      Resource: ResourceFields,
-    },
+  return buildSchemaSync({
+    resolvers: [...RESOLVERS],
+    pubSub: noTopicPubSub,
+    validate: false,
+    emitSchemaFile: false,
   });
 }

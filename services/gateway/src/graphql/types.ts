@@ -1,4 +1,5 @@
-// Shapes of the GraphQL objects the resolvers return (the SDL in ./typedefs.ts is the contract).
+// Shapes of the GraphQL objects the resolvers return (the type-graphql classes in ./schema/ declare them;
+// schema.snapshot.graphql is the contract).
 
 export interface PageInfo {
   hasNextPage: boolean;
