@@ -93,10 +93,7 @@ export async function syncClusterLog(ctx: SourceContext): Promise<SourceOutcome>
     );
   }
   if (window.gaps.length > 0)
-    ctx.logger.warn(
-      { connection: ctx.connectionName, gaps: window.gaps, wrapped: window.wrapped },
-      'cluster log entries were lost',
-    );
+    ctx.logger.warn({ gaps: window.gaps, wrapped: window.wrapped }, 'cluster log entries were lost');
   const events: AuditSourceEvent[] = drafts.map((d) => buildEvent(d, observed));
   const { inserted, commitKey } = await commitSources(
     ctx.em,

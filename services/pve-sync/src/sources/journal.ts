@@ -119,7 +119,7 @@ export async function syncJournals(ctx: SourceContext, nodes: Map<string, string
             payload: { ...lost, savedCursor: saved, resumedAt: page.startCursor },
           }),
         );
-        ctx.logger.warn({ connection: ctx.connectionName, node, ...lost }, 'journal entries were lost');
+        ctx.logger.warn({ node, ...lost }, 'journal entries were lost');
       }
     }
     for (const d of drafts) events.push(buildEvent(d, observed));
