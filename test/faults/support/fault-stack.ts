@@ -248,7 +248,10 @@ export class FaultStack {
 
   /** Log lines of the processes, for failure messages. */
   tail(n = 80): string {
-    return this.logs.slice(-n).join('\n');
+    return this.logs
+      .slice(-n)
+      .map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l))
+      .join('\n');
   }
 
   /** Errors and warnings logged by the services (pino level >= 40), and non-JSON output. */
