@@ -15,6 +15,7 @@ import { seedStarterRules } from './alerts/seed.ts';
 import { systemClock, type Clock } from './alerts/types.ts';
 import { Monitors } from './monitors.ts';
 import { Drain, Ticker } from './loops.ts';
+import { PeriodicVerifier, type PeriodicVerificationResult } from './periodic-verifier.ts';
 
 export interface AuditorOptions {
   queuePrefix: string;
@@ -30,6 +31,8 @@ export interface AuditorOptions {
   poisonMaxAttempts?: number;
   /** A failed inbox row is retried alone after this delay × its attempts (default 10 s). */
   poisonRetryDelayMs?: number;
+  /** Incremental chain verification by the service (default 5 min). */
+  verifyIntervalMs?: number;
 }
 
 export interface AuditorDeps {
@@ -51,6 +54,7 @@ export class AuditorService {
   readonly publisher: AlertPublisher;
   readonly processor: InboxProcessor;
   readonly monitors: Monitors;
+  readonly verifier: PeriodicVerifier;
   readonly #drain: Drain;
   readonly #tickers: Ticker[] = [];
   #worker: Worker | undefined;
@@ -77,6 +81,7 @@ export class AuditorService {
       ...(deps.options.poisonRetryDelayMs !== undefined ? { poisonRetryDelayMs: deps.options.poisonRetryDelayMs } : {}),
     });
     this.monitors = new Monitors(deps.db, this.store, clock);
+    this.verifier = new PeriodicVerifier(deps.db, [deps.signingKey.publicKey], logger);
     this.#drain = new Drain(
       'inbox',
       async () => (await this.processor.processBatch()).claimed > 0,
@@ -121,6 +126,9 @@ export class AuditorService {
     this.#tickers.push(
       new Ticker('monitors', options.monitorIntervalMs, async () => void (await this.runMonitors()), logger),
     );
+    this.#tickers.push(
+      new Ticker('verify', options.verifyIntervalMs ?? 300_000, async () => void (await this.verifyNow()), logger),
+    );
     for (const t of this.#tickers) t.start();
     void this.#drain.kick();
     this.#ready = true;
@@ -135,6 +143,16 @@ export class AuditorService {
   /** Signs interval checkpoints for chains whose last one is older than the interval. */
   async checkpointNow(olderThanMs = this.deps.options.checkpointIntervalMs): Promise<number> {
     return await inTransaction(this.deps.db, async (tx) => await this.writer.checkpointStale(tx, olderThanMs));
+  }
+
+  /**
+   * Verifies every chain incrementally (from the last verified checkpoint); findings raise AUDIT-001
+   * through the inbox, which is drained at once. Null when another process is verifying.
+   */
+  async verifyNow(): Promise<PeriodicVerificationResult | null> {
+    const result = await this.verifier.runOnce();
+    if (result && result.raised.length > 0) await this.#drain.kick();
+    return result;
   }
 
   async runMonitors(): Promise<AlertNotification[]> {

@@ -23,6 +23,8 @@ export const AuditorConfigSchema = z.object({
   POISON_MAX_ATTEMPTS: envFields.positiveInt.max(100).default(3),
   /** A failed inbox row is retried alone after this delay × its attempts so far. */
   POISON_RETRY_DELAY_MS: envFields.positiveInt.default(10_000),
+  /** The service verifies every chain incrementally (from the last verified checkpoint) this often. */
+  VERIFY_INTERVAL_MS: envFields.positiveInt.default(300_000),
 });
 export type AuditorConfig = z.output<typeof AuditorConfigSchema>;
 

@@ -39,6 +39,27 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, attem
   }
 }
 
+/**
+ * Runs `fn` in a read-only REPEATABLE READ transaction: one snapshot, so a chain read while the
+ * auditor appends is consistent (head, checkpoints and records of the same moment).
+ */
+export async function inSnapshot<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      return await fn(client);
+    } finally {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
 /** SQL expression rendering a timestamptz as ISO-8601 UTC with milliseconds (the hashed form). */
 export function isoSql(column: string): string {
   return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;

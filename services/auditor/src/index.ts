@@ -7,7 +7,8 @@ export { ChainWriter, type ChainHead, type NewRecord, type AppendedRecord } from
 export { InboxProcessor, type BatchResult } from './inbox-processor.ts';
 export { insertInboxEvent } from './inbox-writer.ts';
 export { listChains, readCheckpoints, readRecords, resolveChainId, type ChainInfo } from './chain-reader.ts';
-export { verifyChains, type VerifyOptions } from './verifier.ts';
+export { verifyChains, raiseVerificationFailure, type VerifyOptions } from './verifier.ts';
+export { PeriodicVerifier, type PeriodicVerificationResult } from './periodic-verifier.ts';
 export { exportBundle, type ExportOptions } from './exporter.ts';
 export { redactRecord, pruneChain, type PruneResult } from './maintenance.ts';
 export { AlertStore } from './alerts/store.ts';

@@ -38,6 +38,7 @@ try {
         drainParallelism: config.DRAIN_PARALLELISM,
         poisonMaxAttempts: config.POISON_MAX_ATTEMPTS,
         poisonRetryDelayMs: config.POISON_RETRY_DELAY_MS,
+        verifyIntervalMs: config.VERIFY_INTERVAL_MS,
       },
     }),
   );

@@ -74,6 +74,7 @@ export async function setupEnv(label: string): Promise<Env> {
           checkpointIntervalMs: o.checkpointIntervalMs ?? 3_600_000,
           sweepIntervalMs: o.sweepIntervalMs ?? 3_600_000,
           monitorIntervalMs: o.monitorIntervalMs ?? 3_600_000,
+          verifyIntervalMs: o.verifyIntervalMs ?? 3_600_000,
           workerConcurrency: 1,
           poisonMaxAttempts: o.poisonMaxAttempts ?? 3,
           // tests retry failed rows at once (a timed wait would make them slow, not better)
