@@ -70,6 +70,8 @@ export class ActivityGenerator {
         running: true,
         durationS: rng.int(5, 60),
         tag: 'vzdump',
+        // a scheduled backup: its starter has exited, so only the node's archiver saves it
+        reaped: false,
       });
     } else if (r < 0.62) {
       state.addLogin(rng.pick(users), rng.pick(IPS), undefined, rng.pick(nodes));

@@ -2,6 +2,7 @@
 export {
   startSimulator,
   SimCluster,
+  DEFAULT_TASK_ARCHIVE_INTERVAL_S,
   type Simulator,
   type SimulatorOptions,
   type FaultKnobs,

@@ -497,6 +497,7 @@ export function buildCluster(spec: ClusterSpec, clock: Clock, seed: number): Bui
       running: true,
       durationS: rng.int(900, 3600),
       tag: 'vzdump',
+      reaped: false,
     });
   }
 

@@ -19,11 +19,29 @@ export interface SimulatorOptions {
   basePort?: number;
   activity?: { ratePerSecond: number } | false;
   clock?: Clock;
-  /** PVE delays 401 answers to about 3 s; default 0 here so tests stay fast. */
+  /**
+   * Delay of 401 answers (failed logins, bad tokens/tickets), counted from the request's arrival.
+   * PVE answers them about 3 s late (pveproxy/pvedaemon). **Default 0 in-process**: a test or service
+   * that embeds the simulator gets its 401s at once, so authentication-failure paths do not add 3 s
+   * each — opt in (e.g. 3000) when the delay itself matters. `tenantgate sim` uses 3000
+   * (`--auth-delay-ms`).
+   */
   authFailureDelayMs?: number;
   /** How long power-action tasks run (default 2 s). */
   powerTaskDurationS?: number;
+  /**
+   * Period of each node's task archiver, in seconds (default 10, pvestatd's cycle). A task that nobody
+   * reaps (`AddTaskInput.reaped: false`, e.g. the activity generator's and the scenarios' scheduled
+   * backups) stays in the node's active list after it ends — listed as PVE lists it: `saved: "0"`,
+   * status RUNNING, no endtime, in `source=active|all` and `/cluster/tasks` — until the next run, or
+   * until the node starts another task. Reaped tasks (API power actions, scripted tasks by default)
+   * are archived the moment they end. 0 = archive every task at once.
+   */
+  taskArchiveIntervalS?: number;
 }
+
+/** Default of SimulatorOptions.taskArchiveIntervalS (PVE's pvestatd updates every 10 s). */
+export const DEFAULT_TASK_ARCHIVE_INTERVAL_S = 10;
 
 export interface TokenCredentials {
   tokenId: string;
@@ -175,8 +193,9 @@ export class SimCluster {
     return this.state.addTask(t);
   }
 
-  finishTask(upid: string, status: string): void {
-    this.state.finishTask(upid, status);
+  /** Ends a running task; `reaped: false` leaves it in the active list until the archiver runs. */
+  finishTask(upid: string, status: string, opts: { reaped?: boolean } = {}): void {
+    this.state.finishTask(upid, status, opts);
   }
 
   createGuest(input: CreateGuestInput): { vmid: number; upid: string } {
@@ -235,6 +254,7 @@ export class SimCluster {
           nodes: [...this.state.nodes.keys()],
           guests: this.state.guests.size,
           runningTasks: [...this.state.nodes.values()].reduce((a, n) => a + n.tasks.running.size, 0),
+          endedUnarchivedTasks: [...this.state.nodes.values()].reduce((a, n) => a + n.tasks.ended.size, 0),
           archivedTasks: [...this.state.nodes.values()].reduce((a, n) => a + n.tasks.archivedCount, 0),
           clusterLogEntries: this.state.clusterLog.size,
           faults: this.#settings,
@@ -243,7 +263,8 @@ export class SimCluster {
       }
       if (method === 'POST' && path === '/tasks') return ok({ upid: this.addTask(b as unknown as AddTaskInput) });
       if (method === 'POST' && path === '/tasks/finish') {
-        this.finishTask(String(b.upid), String(b.status ?? 'OK'));
+        if (b.reaped !== undefined && typeof b.reaped !== 'boolean') throw new TypeError('reaped must be a boolean');
+        this.finishTask(String(b.upid), String(b.status ?? 'OK'), b.reaped === undefined ? {} : { reaped: b.reaped });
         return ok(null);
       }
       if (method === 'POST' && path === '/guests') return ok(this.createGuest(b as unknown as CreateGuestInput));
@@ -337,8 +358,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     options.scenario === 'demo' ? DEMO_SCENARIO : options.scenario === 'scale' ? scaleScenario() : options.scenario;
   const clusters: SimCluster[] = [];
   const keys: Buffer[] = [];
+  const archiveIntervalS = options.taskArchiveIntervalS ?? DEFAULT_TASK_ARCHIVE_INTERVAL_S;
+  if (!(archiveIntervalS >= 0)) throw new RangeError('taskArchiveIntervalS must be >= 0');
   for (const c of spec.clusters) {
     const built = buildCluster(c, clock, seed);
+    built.state.taskArchiveIntervalMs = archiveIntervalS * 1000;
     clusters.push(new SimCluster(built, host));
     keys.push(built.ticketKey);
   }

@@ -5,7 +5,7 @@ import { normalizeAclPath, isTokenId, isUserId, realmOf } from '../access/access
 import { BUILTIN_ROLES } from '../access/permissions.ts';
 import type { ClusterState, PowerAction, SimGuest, SimNode } from '../model/cluster-state.ts';
 import { defaultTaskLog } from '../model/cluster-state.ts';
-import { runningTaskItem, type TaskListItem } from '../model/tasks.ts';
+import { archivedTaskItem, runningTaskItem, type TaskListItem } from '../model/tasks.ts';
 import type { Params } from '../schema.ts';
 import { decodeUpid, splitAuthId } from '../upid.ts';
 import type { Subject } from './auth.ts';
@@ -225,6 +225,9 @@ function taskFromNode(
   if (!f) throw PveError.param({ upid: 'unable to parse worker upid' });
   const running = node.tasks.running.get(upid);
   if (running) return { item: runningTaskItem(running, true), running: true, authId: running.user };
+  // Ended but not archived yet: the process is gone, so /status already says stopped (with the log's status).
+  const ended = node.tasks.ended.get(upid);
+  if (ended) return { item: archivedTaskItem(upid, ended.endtime, ended.status), running: false, authId: ended.user };
   const archived = f.node === node.name ? node.tasks.findArchived(upid) : undefined;
   if (!archived) throw PveError.param({ upid: 'no such task' });
   const { user, tokenid } = splitAuthId(f.user);
@@ -467,7 +470,10 @@ export const handlers: Record<string, Handler> = {
     const all = has(ctx, '/', 'Sys.Audit');
     const out: TaskListItem[] = [];
     for (const n of state.nodes.values()) {
-      const running = [...n.tasks.running.values()]
+      // Each node broadcasts the list its archiver last wrote: a task that ended since is still listed
+      // as running there (pid, saved "0", no status) until the archiver saves it.
+      const running = n.tasks
+        .activeUnsaved()
         .sort((a, b) => b.starttime - a.starttime)
         .map((t) => runningTaskItem(t, false));
       const finished = n.tasks.recentFinished(Math.max(0, 25 - running.length)).map((t) => {

@@ -84,6 +84,12 @@ export interface AddTaskInput {
   log?: string[];
   /** Daemon that logs the task (cluster log tag, journal ident). */
   tag?: string;
+  /**
+   * Default true: the daemon that started the task reaps it and archives it the moment it ends (API
+   * calls). false: nothing reaps it (e.g. a scheduled backup whose starter has exited), so once ended it
+   * stays in the node's active list (`saved: "0"`, listed as RUNNING) until the node's archiver runs.
+   */
+  reaped?: boolean;
 }
 
 export interface CreateGuestInput {
@@ -123,6 +129,11 @@ export class ClusterState {
   versionInfo: VersionInfo = { version: '9.1.1', release: '9.1', repoid: '42d9d7b8' };
   /** Corosync config version (cluster/status). */
   configVersion = 5;
+  /**
+   * Period of each node's task archiver (pvestatd runs `active_workers` every 10 s). 0 = every task is
+   * archived the moment it ends. Set by startSimulator; 0 while scenarios are built.
+   */
+  taskArchiveIntervalMs = 0;
   /** Seconds of pvedaemon pids per node, for log lines. */
   readonly #daemonPids = new Map<string, number>();
   readonly #taskIndex = new Map<string, string>();
@@ -159,21 +170,44 @@ export class ClusterState {
     return pid;
   }
 
-  /** Finishes every running task whose time has come (called before each request is served). */
+  /**
+   * Catches the model up with the clock (called before each request is served): finishes every running
+   * task whose time has come, in end order, and runs each node's periodic archiver up to now.
+   */
   settle(): void {
     const now = this.clock.now();
     for (const n of this.nodes.values()) {
-      for (const t of [...n.tasks.running.values()]) {
-        if (t.dueAtMs !== undefined && t.dueAtMs <= now)
-          this.#finish(n, t, t.plannedStatus, Math.floor(t.dueAtMs / 1000));
+      const due = [...n.tasks.running.values()]
+        .filter((t): t is RunningTask & { dueAtMs: number } => t.dueAtMs !== undefined && t.dueAtMs <= now)
+        .sort((a, b) => a.dueAtMs - b.dueAtMs);
+      for (const t of due) {
+        this.#runPeriodicArchiver(n, t.dueAtMs);
+        this.#finish(n, t, t.plannedStatus, Math.floor(t.dueAtMs / 1000), t.dueAtMs);
       }
+      this.#runPeriodicArchiver(n, now);
     }
+  }
+
+  /** When node `n`'s periodic archiver last ran at or before `atMs` (nodes run out of phase, like pvestatd). */
+  lastArchiverRunMs(n: SimNode, atMs: number): number {
+    const period = this.taskArchiveIntervalMs;
+    let phase = 0;
+    for (const ch of n.name) phase = (phase * 31 + ch.charCodeAt(0)) % period;
+    return Math.floor((atMs - phase) / period) * period + phase;
+  }
+
+  #runPeriodicArchiver(n: SimNode, atMs: number): void {
+    if (n.tasks.ended.size === 0) return;
+    if (this.taskArchiveIntervalMs <= 0) n.tasks.archiveEnded();
+    else n.tasks.archiveEnded(this.lastArchiverRunMs(n, atMs));
   }
 
   // ---- tasks -------------------------------------------------------------------------------
 
   addTask(input: AddTaskInput, onFinish?: (status: string) => void): string {
     const n = this.node(input.node);
+    // fork_worker runs the archiver (active_workers) on the node before it lists the new task.
+    n.tasks.archiveEnded();
     const authId = input.tokenid ? `${input.user}!${input.tokenid}` : input.user;
     const nowS = this.nowS();
     const starttime = input.starttime ?? nowS;
@@ -207,6 +241,7 @@ export class ClusterState {
         user: authId,
         plannedStatus: status,
         log: log.slice(0, Math.max(0, log.length - 1)),
+        reaped: input.reaped ?? true,
       };
       if (finishesAt !== undefined) t.dueAtMs = finishesAt * 1000;
       if (onFinish) t.onFinish = onFinish;
@@ -214,7 +249,27 @@ export class ClusterState {
       n.tasks.logs.set(upid, t.log);
     } else {
       const endtime = finishesAt ?? starttime + 1;
-      n.tasks.archive(upid, starttime, endtime, status);
+      if (input.reaped === false && this.taskArchiveIntervalMs > 0) {
+        const ended = {
+          upid,
+          node: n.name,
+          pid,
+          pstart,
+          starttime,
+          type: input.type,
+          id: input.id ?? '',
+          user: authId,
+        };
+        n.tasks.ended.set(upid, {
+          ...ended,
+          plannedStatus: status,
+          log,
+          reaped: false,
+          endtime,
+          status,
+          endedAtMs: this.clock.now(),
+        });
+      } else n.tasks.archive(upid, starttime, endtime, status);
       if (input.log) n.tasks.logs.set(upid, input.log);
       this.#logTask(n, tag, daemonPid, authId, `end task ${upid} ${status}`, statusIsError(status) ? 3 : 6, endtime);
       onFinish?.(status);
@@ -251,19 +306,24 @@ export class ClusterState {
     return undefined;
   }
 
-  finishTask(upid: string, status: string): void {
+  /** Ends a running task now; `reaped` overrides the task's own setting (see AddTaskInput.reaped). */
+  finishTask(upid: string, status: string, opts: { reaped?: boolean } = {}): void {
     const found = this.findRunning(upid);
     if (!found) throw new RangeError(`task ${upid} is not running`);
-    this.#finish(found.node, found.task, status, this.nowS());
+    if (opts.reaped !== undefined) found.task.reaped = opts.reaped;
+    this.#runPeriodicArchiver(found.node, this.clock.now());
+    this.#finish(found.node, found.task, status, this.nowS(), this.clock.now());
   }
 
-  #finish(n: SimNode, t: RunningTask, status: string, endtime: number): void {
+  #finish(n: SimNode, t: RunningTask, status: string, endtime: number, endedAtMs: number): void {
     n.tasks.running.delete(t.upid);
     const last =
       status === 'OK' ? 'TASK OK' : /^WARNINGS: \d+$/.test(status) ? `TASK ${status}` : `TASK ERROR: ${status}`;
     t.log.push(last);
     n.tasks.logs.set(t.upid, t.log);
-    n.tasks.archive(t.upid, t.starttime, Math.max(endtime, t.starttime), status);
+    n.tasks.ended.set(t.upid, { ...t, endtime: Math.max(endtime, t.starttime), status, endedAtMs });
+    // A reaping daemon runs the archiver at once (which saves every ended task of the node, not just this one).
+    if (t.reaped || this.taskArchiveIntervalMs <= 0) n.tasks.archiveEnded();
     const tag = TASK_TAG_DEFAULT;
     this.#logTask(
       n,

@@ -1,7 +1,8 @@
-// Per-node task bookkeeping, modelled on /var/log/pve/tasks: running tasks plus an archive
-// (`index` + `index.1`, rotated at 50,000 bytes) stored column-wise so that 100,000 tasks stay
-// compact. Queries read the archive newest-first like PVE and skip the part that cannot match a
-// `since` filter with a binary search over the running maximum of starttime.
+// Per-node task bookkeeping, modelled on /var/log/pve/tasks: the `active` list (running tasks and
+// finished ones the archiver has not saved yet) plus an archive (`index` + `index.1`, rotated at
+// 50,000 bytes) stored column-wise so that 100,000 tasks stay compact. Queries read the archive
+// newest-first like PVE and skip the part that cannot match a `since` filter with a binary search
+// over the running maximum of starttime.
 import { decodeUpid, splitAuthId, type UpidFields } from '../upid.ts';
 
 /** PVE renames `index` to `index.1` once it grows beyond this many bytes (formats.md §1.3). */
@@ -16,6 +17,19 @@ export interface RunningTask extends UpidFields {
   log: string[];
   /** Applied to the model when the task ends (power actions change guest state). */
   onFinish?: (status: string) => void;
+  /**
+   * Whether the daemon that forked the worker is still there to reap it: its SIGCHLD handler runs the
+   * archiver (`active_workers`) the moment the task ends. Otherwise the task waits in `active` for the
+   * next archiver run (pvestatd's cycle, or the next task started on the node).
+   */
+  reaped: boolean;
+}
+
+/** A finished task that is still in the node's `active` file with `saved 0` (not in the archive yet). */
+export interface EndedTask extends RunningTask {
+  endtime: number;
+  status: string;
+  endedAtMs: number;
 }
 
 export interface TaskListItem {
@@ -63,6 +77,8 @@ export function statusIsError(status: string): boolean {
 export class NodeTasks {
   readonly node: string;
   readonly running = new Map<string, RunningTask>();
+  /** Finished, not yet archived (`<UPID> 0` lines of `active`): still listed as PVE lists them, RUNNING. */
+  readonly ended = new Map<string, EndedTask>();
   // Archive columns, in append (end) order; index `i < rotateAt` is index.1, the rest is index.
   #upids: string[] = [];
   #endtimes: number[] = [];
@@ -93,6 +109,27 @@ export class NodeTasks {
     this.#starttimes.push(starttime);
     this.#prefixMaxStart.push(n === 0 ? starttime : Math.max(this.#prefixMaxStart[n - 1] as number, starttime));
     this.#indexBytes += line.length;
+  }
+
+  /**
+   * One archiver run (RESTEnvironment::active_workers): every ended task that ended before `beforeMs`
+   * is appended to `index`, in the order PVE writes a batch (newest starttime first), and becomes
+   * `saved`. Returns how many were archived.
+   */
+  archiveEnded(beforeMs = Infinity): number {
+    const batch = [...this.ended.values()]
+      .filter((t) => t.endedAtMs < beforeMs)
+      .sort((a, b) => b.starttime - a.starttime);
+    for (const t of batch) {
+      this.ended.delete(t.upid);
+      this.archive(t.upid, t.starttime, t.endtime, t.status);
+    }
+    return batch.length;
+  }
+
+  /** The unsaved part of `active`, as the node task API walks it: running and ended tasks, oldest first. */
+  activeUnsaved(): RunningTask[] {
+    return [...this.running.values(), ...this.ended.values()].sort((a, b) => a.starttime - b.starttime);
   }
 
   /** `index` becomes `index.1`, replacing (and losing) the old `index.1`. */
@@ -156,7 +193,9 @@ export class NodeTasks {
       return true;
     };
     if (q.source === 'active' || q.source === 'all') {
-      for (const t of [...this.running.values()].sort((a, b) => a.starttime - b.starttime)) {
+      // PVE::API2::Tasks skips `saved` entries and shows the others with status RUNNING: an ended task
+      // has no end time or status in `active` until the archiver writes them, together with saved=1.
+      for (const t of this.activeUnsaved()) {
         if (matches(t, undefined)) take(() => runningTaskItem(t, true));
       }
     }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { startSimulator } from '@tenantgate/pve-sim';
+import { DEFAULT_TASK_ARCHIVE_INTERVAL_S, startSimulator } from '@tenantgate/pve-sim';
 
 function intArg(min: number, max: number) {
   return (value: string): number => {
@@ -19,6 +19,7 @@ interface SimOptions {
   activity?: number;
   authDelayMs: number;
   powerTaskSeconds: number;
+  taskArchiveSeconds: number;
 }
 
 /** `tenantgate sim`: runs the PVE simulator in the foreground until Ctrl-C. */
@@ -47,7 +48,22 @@ export function register(program: Command): void {
     })
     .option('--auth-delay-ms <n>', 'delay of 401 answers (PVE: ~3000)', intArg(0, 60_000), 3000)
     .option('--power-task-seconds <n>', 'how long power-action tasks run', intArg(0, 3600), 2)
+    .option(
+      '--task-archive-seconds <n>',
+      "period of each node's task archiver; unreaped finished tasks stay in the active list until it runs (0 = at once)",
+      intArg(0, 3600),
+      DEFAULT_TASK_ARCHIVE_INTERVAL_S,
+    )
     .action(async (opts: SimOptions) => {
+      // Handlers first: a signal that arrives while the clusters start, or the instant the summary line is
+      // out (a script may answer it at once), must stop the simulator, not kill the process. Ctrl-C in a
+      // terminal signals the whole process group and the bin shim forwards its own SIGINT too, so it can
+      // arrive twice: the handlers stay installed (`on`, not `once`) and a repeat is a no-op.
+      const stopRequested = new Promise<void>((resolve) => {
+        const done = (): void => resolve();
+        process.on('SIGINT', done);
+        process.on('SIGTERM', done);
+      });
       const sim = await startSimulator({
         scenario: opts.scenario,
         seed: opts.seed,
@@ -56,9 +72,13 @@ export function register(program: Command): void {
         activity: opts.activity ? { ratePerSecond: opts.activity } : false,
         authFailureDelayMs: opts.authDelayMs,
         powerTaskDurationS: opts.powerTaskSeconds,
+        taskArchiveIntervalS: opts.taskArchiveSeconds,
       });
       const first = sim.clusters[0];
-      if (!first) throw new Error('the scenario has no clusters');
+      if (!first) {
+        await sim.stop();
+        throw new Error('the scenario has no clusters');
+      }
       const summary = {
         url: first.url,
         fingerprint: first.fingerprint,
@@ -73,14 +93,11 @@ export function register(program: Command): void {
       };
       process.stdout.write(`${JSON.stringify(summary)}\n`);
       process.stderr.write(`pve-sim: ${sim.clusters.length} cluster(s) serving; Ctrl-C to stop\n`);
-      await new Promise<void>((resolve) => {
-        // Ctrl-C in a terminal signals the whole process group and the bin shim forwards its own SIGINT too,
-        // so the signal can arrive twice: the handlers stay installed (a repeat while stopping is a no-op)
-        // instead of `once`, after which a second SIGINT would kill the process with a non-zero status.
-        const done = (): void => resolve();
-        process.on('SIGINT', done);
-        process.on('SIGTERM', done);
-      });
+      await stopRequested;
       await sim.stop();
+      // Exit now rather than by draining the event loop: a natural exit first closes the signal handles and
+      // restores the default action, so the duplicate SIGINT of a terminal Ctrl-C (the shim forwards one
+      // more) could still land in that window and turn a clean stop into "killed by SIGINT" (shim status 1).
+      process.exit(0);
     });
 }
