@@ -31,6 +31,7 @@ import { createLoaders, type GatewayContext } from './graphql/context.ts';
 import { buildBaseSchema } from './graphql/schema.ts';
 import { formatError, isExpected, toGraphQLError } from './http/errors.ts';
 import { GatewayMetrics } from './http/metrics.ts';
+import { mountGraphiql } from './http/graphiql.ts';
 import type { GatewayServices } from './services.ts';
 import { AlertFeed } from './subscriptions/alert-feed.ts';
 import { TaskFeed } from './subscriptions/task-feed.ts';
@@ -260,7 +261,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
           };
         },
       },
-      // GraphiQL is not served (no CDN-hosted landing pages).
+      // Apollo's landing page loads from a CDN: off. GraphiQL is served locally (http/graphiql.ts).
       ApolloServerPluginLandingPageDisabled(),
       // No HTTP caching of tenant data; and its field instrumentation wraps every resolver.
       ApolloServerPluginCacheControlDisabled(),
@@ -283,6 +284,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  // Before the GraphQL middleware: browsers asking GET /graphql for HTML get the page.
+  if (options.graphiql) mountGraphiql(app);
 
   let started: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
