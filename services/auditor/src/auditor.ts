@@ -1,7 +1,7 @@
 // The auditor service: wake-up worker + sweeper drain the inbox into hash chains; tickers sign
 // interval checkpoints and run the monitors. Built from its dependencies so tests run it
 // in-process; main.ts is the only place that constructs clients.
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { SigningKey } from '@tenantgate/audit-core';
 import { AuditWakeupJob, QueueName, type AlertNotification, type Logger } from '@tenantgate/shared';
@@ -16,6 +16,7 @@ import { systemClock, type Clock } from './alerts/types.ts';
 import { Monitors } from './monitors.ts';
 import { Drain, Ticker } from './loops.ts';
 import { PeriodicVerifier, type PeriodicVerificationResult } from './periodic-verifier.ts';
+import { pruneProcessedInbox } from './inbox-retention.ts';
 
 export interface AuditorOptions {
   queuePrefix: string;
@@ -33,6 +34,12 @@ export interface AuditorOptions {
   poisonRetryDelayMs?: number;
   /** Incremental chain verification by the service (default 5 min). */
   verifyIntervalMs?: number;
+  /** Processed inbox rows older than this are deleted (default 7 days). */
+  inboxRetentionMs?: number;
+  /** How often the inbox retention runs (default 1 h). */
+  inboxRetentionIntervalMs?: number;
+  /** Rows deleted per statement by the inbox retention (default 5000). */
+  inboxRetentionBatch?: number;
 }
 
 export interface AuditorDeps {
@@ -58,6 +65,8 @@ export class AuditorService {
   readonly #drain: Drain;
   readonly #tickers: Ticker[] = [];
   #worker: Worker | undefined;
+  /** Reads failed wake-up jobs for the AUDIT-002 stall signal (with a BullMQ connection only). */
+  readonly #wakeups: Queue | undefined;
   #stopping: Promise<void> | undefined;
   #ready = false;
 
@@ -80,7 +89,20 @@ export class AuditorService {
       ...(deps.options.poisonMaxAttempts !== undefined ? { poisonMaxAttempts: deps.options.poisonMaxAttempts } : {}),
       ...(deps.options.poisonRetryDelayMs !== undefined ? { poisonRetryDelayMs: deps.options.poisonRetryDelayMs } : {}),
     });
-    this.monitors = new Monitors(deps.db, this.store, clock);
+    if (deps.bullConnection)
+      this.#wakeups = new Queue(QueueName.auditWakeup, {
+        connection: deps.bullConnection,
+        prefix: deps.options.queuePrefix,
+      });
+    const wakeups = this.#wakeups;
+    this.monitors = new Monitors(
+      deps.db,
+      this.store,
+      clock,
+      wakeups
+        ? async () => (await wakeups.getJobs(['failed'], 0, 199, false)).map((j) => j.finishedOn ?? j.timestamp)
+        : undefined,
+    );
     this.verifier = new PeriodicVerifier(deps.db, [deps.signingKey.publicKey], logger);
     this.#drain = new Drain(
       'inbox',
@@ -105,7 +127,8 @@ export class AuditorService {
           const valid = AuditWakeupJob.safeParse(job.data);
           if (!valid.success)
             logger.warn({ jobId: job.id, issues: valid.error.issues }, 'AuditWakeupJob violates its contract');
-          await this.#drain.kick();
+          // a failed drain fails the job: failed wake-ups are part of the AUDIT-002 stall signal
+          if (!(await this.#drain.kick())) throw new Error('inbox drain failed (see the auditor log)');
         },
         {
           connection: this.deps.bullConnection,
@@ -119,12 +142,22 @@ export class AuditorService {
       await this.#worker.waitUntilReady();
     }
     // the sweeper drains whatever no wake-up announced (a flushed or unreachable Redis loses nothing)
-    this.#tickers.push(new Ticker('sweep', options.sweepIntervalMs, async () => await this.#drain.kick(), logger));
+    this.#tickers.push(
+      new Ticker('sweep', options.sweepIntervalMs, async () => void (await this.#drain.kick()), logger),
+    );
     this.#tickers.push(
       new Ticker('checkpoint', options.checkpointIntervalMs, async () => void (await this.checkpointNow()), logger),
     );
     this.#tickers.push(
       new Ticker('monitors', options.monitorIntervalMs, async () => void (await this.runMonitors()), logger),
+    );
+    this.#tickers.push(
+      new Ticker(
+        'inbox-retention',
+        options.inboxRetentionIntervalMs ?? 3_600_000,
+        async () => void (await this.pruneInboxNow()),
+        logger,
+      ),
     );
     this.#tickers.push(
       new Ticker('verify', options.verifyIntervalMs ?? 300_000, async () => void (await this.verifyNow()), logger),
@@ -155,6 +188,17 @@ export class AuditorService {
     return result;
   }
 
+  /** Deletes processed inbox rows older than the retention, in batches; returns how many. */
+  async pruneInboxNow(): Promise<number> {
+    const { options, logger } = this.deps;
+    const deleted = await pruneProcessedInbox(this.deps.db, {
+      olderThanMs: options.inboxRetentionMs ?? 7 * 24 * 3_600_000,
+      batchSize: options.inboxRetentionBatch ?? 5000,
+    });
+    if (deleted > 0) logger.info({ deleted }, 'inbox retention deleted processed rows');
+    return deleted;
+  }
+
   async runMonitors(): Promise<AlertNotification[]> {
     const notifications = await this.monitors.run();
     await this.publisher.publish(notifications);
@@ -168,6 +212,7 @@ export class AuditorService {
       await Promise.allSettled(this.#tickers.map((t) => t.stop()));
       await this.#worker?.close();
       await this.#drain.stop();
+      await this.#wakeups?.close();
     })();
     return this.#stopping;
   }

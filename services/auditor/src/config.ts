@@ -25,6 +25,11 @@ export const AuditorConfigSchema = z.object({
   POISON_RETRY_DELAY_MS: envFields.positiveInt.default(10_000),
   /** The service verifies every chain incrementally (from the last verified checkpoint) this often. */
   VERIFY_INTERVAL_MS: envFields.positiveInt.default(300_000),
+  /** Processed inbox rows older than this are deleted (their events live on in the chains). */
+  INBOX_RETENTION_HOURS: envFields.positiveInt.default(168),
+  INBOX_RETENTION_INTERVAL_MS: envFields.positiveInt.default(3_600_000),
+  /** Rows deleted per statement (each its own short transaction). */
+  INBOX_RETENTION_BATCH: envFields.positiveInt.max(100_000).default(5000),
 });
 export type AuditorConfig = z.output<typeof AuditorConfigSchema>;
 

@@ -5,7 +5,7 @@ import type { Logger } from '@tenantgate/shared';
  * run go around once more. `stop()` awaits the run in flight.
  */
 export class Drain {
-  #running: Promise<void> | undefined;
+  #running: Promise<boolean> | undefined;
   #again = false;
   #stopped = false;
 
@@ -17,8 +17,9 @@ export class Drain {
     private readonly parallelism = 1,
   ) {}
 
-  kick(): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
+  /** Resolves true when the run drained the work, false when a step failed (logged; retried on the next kick). */
+  kick(): Promise<boolean> {
+    if (this.#stopped) return Promise.resolve(true);
     if (this.#running) {
       this.#again = true;
       return this.#running;
@@ -29,7 +30,7 @@ export class Drain {
     return this.#running;
   }
 
-  async #loop(): Promise<void> {
+  async #loop(): Promise<boolean> {
     do {
       this.#again = false;
       try {
@@ -40,9 +41,10 @@ export class Drain {
         );
       } catch (err) {
         this.logger.error({ err, loop: this.name }, 'step failed; retried on the next kick');
-        return;
+        return false;
       }
     } while (this.#again && !this.#stopped);
+    return true;
   }
 
   async stop(): Promise<void> {

@@ -39,6 +39,9 @@ try {
         poisonMaxAttempts: config.POISON_MAX_ATTEMPTS,
         poisonRetryDelayMs: config.POISON_RETRY_DELAY_MS,
         verifyIntervalMs: config.VERIFY_INTERVAL_MS,
+        inboxRetentionMs: config.INBOX_RETENTION_HOURS * 3_600_000,
+        inboxRetentionIntervalMs: config.INBOX_RETENTION_INTERVAL_MS,
+        inboxRetentionBatch: config.INBOX_RETENTION_BATCH,
       },
     }),
   );

@@ -14,23 +14,31 @@ interface MonitorRule {
   params: Record<string, unknown>;
 }
 
+/** Finish times (epoch ms) of recently failed wake-up jobs, newest first. */
+export type FailedWakeups = () => Promise<number[]>;
+
 export class Monitors {
   constructor(
     private readonly db: Db,
     private readonly store: AlertStore,
     private readonly clock: Clock,
+    private readonly failedWakeups?: FailedWakeups,
   ) {}
 
   /** Runs every monitor once; returns the notifications to publish. */
   async run(): Promise<AlertNotification[]> {
+    // read from Redis before the transaction (no Redis round trips while holding locks)
+    const failed = this.failedWakeups ? await this.failedWakeups() : [];
     return await inTransaction(this.db, async (tx) => {
       const rules = await tx.query<MonitorRule>(
         `SELECT id, code, kind, severity, params FROM alert_rule WHERE enabled AND tenant_id IS NULL AND kind IN ('inbox_lag', 'sync_lag') ORDER BY code`,
       );
       const out: AlertNotification[] = [];
       for (const rule of rules.rows) {
-        if (rule.kind === 'inbox_lag') out.push(...(await this.#inboxLag(tx, rule)));
-        else out.push(...(await this.#syncLag(tx, rule)));
+        if (rule.kind === 'inbox_lag') {
+          out.push(...(await this.#inboxLag(tx, rule)));
+          out.push(...(await this.#failedWakeups(tx, rule, failed)));
+        } else out.push(...(await this.#syncLag(tx, rule)));
       }
       out.push(...(await this.store.reconcileSilences(tx)));
       out.push(...(await this.store.promotePending(tx)));
@@ -40,8 +48,9 @@ export class Monitors {
 
   async #inboxLag(tx: Tx, rule: MonitorRule): Promise<AlertNotification[]> {
     const maxLag = Number(rule.params['maxLagSeconds'] ?? 60) * 1000;
-    const res = await tx.query<{ oldest: string | null; pending: string }>(
-      `SELECT ${isoSql('min(observed_at)')} AS oldest, count(*) AS pending FROM audit_inbox WHERE processed_at IS NULL`,
+    const res = await tx.query<{ oldest: string | null; pending: string; retrying: string }>(
+      `SELECT ${isoSql('min(observed_at)')} AS oldest, count(*) AS pending, count(*) FILTER (WHERE retry_at IS NOT NULL) AS retrying
+       FROM audit_inbox WHERE processed_at IS NULL`,
     );
     const now = this.clock.now();
     const oldest = res.rows[0]?.oldest ? Date.parse(res.rows[0].oldest) : null;
@@ -57,12 +66,45 @@ export class Monitors {
           dedupKey: 'inbox',
           severity: rule.severity,
           title: `Audit pipeline stalled: oldest inbox event waits ${Math.round(lag / 1000)}s (${res.rows[0]?.pending ?? '?'} pending)`,
-          labels: { lagSeconds: Math.round(lag / 1000), pending: Number(res.rows[0]?.pending ?? 0) },
+          labels: {
+            lagSeconds: Math.round(lag / 1000),
+            pending: Number(res.rows[0]?.pending ?? 0),
+            retrying: Number(res.rows[0]?.retrying ?? 0),
+          },
         },
         now,
       );
     }
     return await this.store.resolve(tx, ref, null, 'inbox', 'inbox drained');
+  }
+
+  /**
+   * The other half of AUDIT-002: wake-up jobs fail when the drain fails (database errors, not bad
+   * rows, which are isolated). Fires when at least `maxFailedWakeups` failed within
+   * `failedWindowSeconds`; resolves when fewer did.
+   */
+  async #failedWakeups(tx: Tx, rule: MonitorRule, finishedAt: readonly number[]): Promise<AlertNotification[]> {
+    const threshold = Number(rule.params['maxFailedWakeups'] ?? 3);
+    const windowMs = Number(rule.params['failedWindowSeconds'] ?? 600) * 1000;
+    const now = this.clock.now();
+    const recent = finishedAt.filter((t) => t >= now.getTime() - windowMs).length;
+    const ref = { id: rule.id, code: rule.code };
+    if (this.failedWakeups && recent >= threshold) {
+      return await this.store.fire(
+        tx,
+        ref,
+        null,
+        {
+          type: 'fire',
+          dedupKey: 'wakeup-failed',
+          severity: rule.severity,
+          title: `Audit pipeline failing: ${recent} wake-up jobs failed in the last ${Math.round(windowMs / 60_000)} min`,
+          labels: { failedWakeups: recent, windowSeconds: windowMs / 1000 },
+        },
+        now,
+      );
+    }
+    return await this.store.resolve(tx, ref, null, 'wakeup-failed', 'wake-up jobs succeed again');
   }
 
   async #syncLag(tx: Tx, rule: MonitorRule): Promise<AlertNotification[]> {

@@ -75,6 +75,9 @@ export async function setupEnv(label: string): Promise<Env> {
           sweepIntervalMs: o.sweepIntervalMs ?? 3_600_000,
           monitorIntervalMs: o.monitorIntervalMs ?? 3_600_000,
           verifyIntervalMs: o.verifyIntervalMs ?? 3_600_000,
+          inboxRetentionIntervalMs: o.inboxRetentionIntervalMs ?? 3_600_000,
+          ...(o.inboxRetentionMs !== undefined ? { inboxRetentionMs: o.inboxRetentionMs } : {}),
+          ...(o.inboxRetentionBatch !== undefined ? { inboxRetentionBatch: o.inboxRetentionBatch } : {}),
           workerConcurrency: 1,
           poisonMaxAttempts: o.poisonMaxAttempts ?? 3,
           // tests retry failed rows at once (a timed wait would make them slow, not better)

@@ -92,6 +92,7 @@ export const starterRules: readonly StarterRule[] = [
     kind: 'inbox_lag',
     name: 'audit pipeline stalled',
     severity: 'critical',
-    params: { maxLagSeconds: 60 },
+    // inbox lag, and failed wake-up jobs (≥ maxFailedWakeups within failedWindowSeconds)
+    params: { maxLagSeconds: 60, maxFailedWakeups: 3, failedWindowSeconds: 600 },
   },
 ];
