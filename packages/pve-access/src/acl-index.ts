@@ -12,7 +12,10 @@
 //      others the user's own slot beats the union of its groups' slots (C3); the first node with
 //      applicable entries decides (C4–C6);
 //   3. adds the pool sets (C10, C11) and intersects privsep tokens with their owner (C12, C13),
-// in preallocated Uint32Array scratch sets. Nothing is cached per (subject, path).
+// in preallocated Uint32Array scratch sets. What a check needs about a subject (its walkers) and
+// about a path (its nodes and pools) is packed into flat Int32Array records, memoised per subject
+// string and per path string (bounded), so a check touches few cache lines; nothing is cached per
+// (subject, path).
 import type { AclEntry } from './types.ts';
 
 /** Member classes in slot order. */
@@ -78,32 +81,47 @@ export interface AclIndexInput {
   readonly vmPool: ReadonlyMap<string, string>;
   readonly storagePools: ReadonlyMap<string, readonly string[]>;
   readonly poolIds: readonly string[];
+  /** Every privilege, granted and propagating (root@pam's result). */
+  readonly allBits: Uint32Array;
 }
 
-/** A walker: a user with its groups, or a privsep token's own entries (tokens have no groups). */
-export interface Walker {
-  /** Member id in the user or token class; -1 when no ACL entry names it. */
-  readonly member: number;
-  readonly asToken: boolean;
-  /** Sorted ids of the walker's groups that have ACL entries (empty for tokens). */
-  readonly groups: Int32Array;
-  /**
-   * The ACL nodes where the walker or one of its groups has entries, as a bitset indexed by
-   * `node & filterMask`: 8 bits per such node (at least 32), exact once that reaches the node
-   * count. A walk skips every other node with one load.
-   */
-  readonly filter: Uint32Array;
-  readonly filterMask: number;
+/** What a check needs to know about a subject, from the model's parsing of its id (C1, C8, C12, C13). */
+export const S_ROOT = 0; // every privilege
+export const S_USER = 1; // the user walk
+export const S_NOTHING = 2; // invalid ids, undefined tokens
+export const S_SHARED_TOKEN = 3; // privsep=0: the owner's user walk
+export const S_PRIVSEP_TOKEN = 4; // the token's walk ∩ the owner's user walk
+export const S_ROOT_PRIVSEP_TOKEN = 5; // a privsep token of root@pam: the token's walk only
+
+export interface CheckSubject {
+  readonly kind: number;
+  /** The user whose user and group entries count (the user, or a token's owner). */
+  readonly userid: string;
+  /** The groups of `userid`. */
+  readonly groups: readonly string[];
+  /** For privsep tokens: the token id. */
+  readonly tokenid?: string;
 }
 
-/**
- * A resolved path, packed into one array: [lastIsTarget (0/1), node count, ACL node ids root
- * first…, pool indexes…]. Pools are only present at `/vms/<id>` and `/storage/<id>` of members.
- */
-export type ResolvedPath = Int32Array;
-const R_TARGET = 0;
-const R_COUNT = 1;
-const R_NODES = 2;
+// Subject records in `sdata`: [kind, user walker offset, token walker offset], then the walkers.
+// A walker: [member id (-1: none), member class (user or token), groupCount, filterMask, group ids
+// (sorted)…, filter words…]. The filter is a bitset over node ids (`node & filterMask`) of the
+// nodes where the member or one of its groups has entries, 8 bits per such node (at least 32),
+// exact once that reaches the node count: a walk skips every other node with one load.
+const W_MEMBER = 0;
+const W_CLASS = 1;
+const W_GROUPS = 2;
+const W_MASK = 3;
+const W_HEADER = 4;
+
+// Path records in `pdata`: [lastIsTarget (0/1), node count, pool count, ACL node ids root first…,
+// offsets of the pools' `/pool/<id>` records…]. Pools only at `/vms/<id>` and `/storage/<id>`.
+const P_TARGET = 0;
+const P_NODES = 1;
+const P_POOLS = 2;
+const P_HEADER = 3;
+
+const MAX_MEMO = 1 << 16;
 
 // Node records: NODE_STRIDE ints per node in one array, so a walk step touches one cache line.
 const N_START = 0; // + class: first slot of the class; N_START + 3 = end of the node's slots
@@ -114,9 +132,18 @@ export class AclIndex {
   readonly words: number;
   /** Interned ACL paths by node id. */
   readonly nodePaths: readonly string[];
-  /** Per pool (index into poolIds): the resolved `/pool/<id>`. */
-  private readonly poolPaths: ResolvedPath[];
+  /** Per pool (index into poolIds): offset of its `/pool/<id>` record in pdata. */
+  private readonly poolRecords: number[];
   private readonly poolIndex: Map<string, number>;
+  /** Subject string → record offset in sdata; path string → record offset in pdata (bounded). */
+  private readonly subjects = new Map<string, number>();
+  private readonly paths = new Map<string, number>();
+  private sdata = new Int32Array(1024);
+  private sTop = 0;
+  private pdata = new Int32Array(1024);
+  private pTop = 0;
+  /** pdata below this offset holds the pool records of compile(). */
+  private readonly pBase: number;
   private readonly vmPool: ReadonlyMap<string, string>;
   private readonly storagePools: ReadonlyMap<string, readonly string[]>;
   private readonly memberIds: [Map<string, number>, Map<string, number>, Map<string, number>];
@@ -141,13 +168,23 @@ export class AclIndex {
   private readonly tableMask: number;
   private readonly table: Int32Array;
 
-  // Scratch of resolve() and unionGroups().
+  // Scratch sets (granted words, then propagate words). Checks are synchronous, so one set each.
   private readonly chain: Int32Array;
   private readonly groupAcc: Uint32Array;
+  private readonly resultBuf: Uint32Array;
+  private readonly ownerBuf: Uint32Array;
+  private readonly poolBuf: Uint32Array;
+  private readonly emptyBits: Uint32Array;
+  private readonly allBits: Uint32Array;
 
   constructor(input: AclIndexInput) {
     const w = (this.words = input.words);
     const { entries, entryRoles, roleBits, roleNoAccess } = input;
+    this.resultBuf = new Uint32Array(2 * w);
+    this.ownerBuf = new Uint32Array(2 * w);
+    this.poolBuf = new Uint32Array(2 * w);
+    this.emptyBits = new Uint32Array(2 * w);
+    this.allBits = input.allBits;
     this.vmPool = input.vmPool;
     this.storagePools = input.storagePools;
     this.memberIds = [new Map(), new Map(), new Map()];
@@ -160,9 +197,14 @@ export class AclIndex {
     const eNode = new Int32Array(n);
     const eClass = new Uint8Array(n);
     const eMember = new Int32Array(n);
+    const ePropagate = new Uint8Array(n);
+    let lastPath = '';
+    let lastNode = -1;
     for (let i = 0; i < n; i++) {
       const e = entries[i]!;
-      let node = nodeOf.get(e.path);
+      ePropagate[i] = e.propagate ? 1 : 0;
+      // One `acl:` line expands to entries sharing its path: skip the map for those.
+      let node = e.path === lastPath ? lastNode : nodeOf.get(e.path);
       if (node === undefined) {
         node = nodePaths.length;
         nodeOf.set(e.path, node);
@@ -175,6 +217,8 @@ export class AclIndex {
       const ids = this.memberIds[cls];
       let member = ids.get(e.ugid);
       if (member === undefined) ids.set(e.ugid, (member = ids.size));
+      lastPath = e.path;
+      lastNode = node;
       eNode[i] = node;
       eClass[i] = cls;
       eMember[i] = member;
@@ -221,7 +265,7 @@ export class AclIndex {
             current = eMember[i]!;
             slotMember[++slot] = current;
           }
-          const propagate = entries[i]!.propagate;
+          const propagate = ePropagate[i] === 1;
           const base = slot * stride;
           for (let k = 0; k < w; k++) {
             const r = roleBits[role * w + k]!;
@@ -260,8 +304,8 @@ export class AclIndex {
     this.groupAcc = new Uint32Array(2 * w);
     this.poolIndex = new Map(input.poolIds.map((p, i) => [p, i]));
     // An invalid pool id cannot carry ACLs: its pool roles are empty.
-    const none = Int32Array.of(0, 0);
-    this.poolPaths = input.poolIds.map((pool) => this.resolve(`/pool/${pool}`, false) ?? none);
+    this.poolRecords = input.poolIds.map((pool) => this.storePath(`/pool/${pool}`, false));
+    this.pBase = this.pTop;
   }
 
   private buildFilters(nodes: number): Uint32Array {
@@ -321,30 +365,100 @@ export class AclIndex {
     return this.memberIds[CLASS_USER].has(userid);
   }
 
-  /** The walker of a user (with its groups) or of a privsep token's own entries. */
-  walker(id: string, groups: readonly string[], asToken: boolean): Walker {
-    const member = this.memberIds[asToken ? CLASS_TOKEN : CLASS_USER].get(id) ?? -1;
+  /** The check record of `subject`, if memoised (see addSubject). */
+  subjectRecord(subject: string): number | undefined {
+    return this.subjects.get(subject);
+  }
+
+  /** Memoises the check record of `subject`. */
+  addSubject(subject: string, cs: CheckSubject): number {
+    if (this.subjects.size >= MAX_MEMO) {
+      this.subjects.clear();
+      this.sTop = 0;
+    }
+    const at = this.sTop;
+    this.reserveS(3);
+    this.sTop += 3;
+    const hasUser = cs.kind === S_USER || cs.kind === S_SHARED_TOKEN || cs.kind === S_PRIVSEP_TOKEN;
+    const hasToken = cs.kind === S_PRIVSEP_TOKEN || cs.kind === S_ROOT_PRIVSEP_TOKEN;
+    const userWalker = hasUser ? this.appendWalker(cs.userid, cs.groups, false) : -1;
+    const tokenWalker = hasToken ? this.appendWalker(cs.tokenid!, [], true) : -1;
+    this.sdata[at] = cs.kind;
+    this.sdata[at + 1] = userWalker;
+    this.sdata[at + 2] = tokenWalker;
+    this.subjects.set(subject, at);
+    return at;
+  }
+
+  private reserveS(n: number): void {
+    if (this.sTop + n <= this.sdata.length) return;
+    const next = new Int32Array(Math.max(2 * this.sdata.length, this.sTop + n));
+    next.set(this.sdata.subarray(0, this.sTop));
+    this.sdata = next;
+  }
+
+  private reserveP(n: number): void {
+    if (this.pTop + n <= this.pdata.length) return;
+    const next = new Int32Array(Math.max(2 * this.pdata.length, this.pTop + n));
+    next.set(this.pdata.subarray(0, this.pTop));
+    this.pdata = next;
+  }
+
+  /** Appends the walker of a user (with its groups) or of a privsep token's own entries. */
+  private appendWalker(id: string, groups: readonly string[], asToken: boolean): number {
+    const cls = asToken ? CLASS_TOKEN : CLASS_USER;
+    const member = this.memberIds[cls].get(id) ?? -1;
     const ids = new Set<number>();
     for (const gid of groups) {
       const g = this.memberIds[CLASS_GROUP].get(gid);
       if (g !== undefined) ids.add(g);
     }
     const sources: [number, number][] = [];
-    if (member >= 0) sources.push([asToken ? CLASS_TOKEN : CLASS_USER, member]);
+    if (member >= 0) sources.push([cls, member]);
     for (const g of ids) sources.push([CLASS_GROUP, g]);
     let count = 0;
     for (const [c, m] of sources) count += this.memberNodeStart[c]![m + 1]! - this.memberNodeStart[c]![m]!;
     const bits = Math.max(5, Math.ceil(Math.log2(Math.max(1, Math.min(8 * count, this.nodePaths.length)))));
-    const filter = new Uint32Array(count === 0 ? 1 : 1 << (bits - 5));
-    const filterMask = (1 << bits) - 1;
+    const words = count === 0 ? 1 : 1 << (bits - 5);
+    const mask = count === 0 ? 0 : (1 << bits) - 1;
+    const at = this.sTop;
+    this.reserveS(W_HEADER + ids.size + words);
+    const d = this.sdata;
+    d[at + W_MEMBER] = member;
+    d[at + W_CLASS] = cls;
+    d[at + W_GROUPS] = ids.size;
+    d[at + W_MASK] = mask;
+    d.set(Int32Array.from(ids).sort(), at + W_HEADER);
+    const filter = at + W_HEADER + ids.size;
+    d.fill(0, filter, filter + words);
     for (const [c, m] of sources) {
       const list = this.memberNodes[c]!;
       for (let i = this.memberNodeStart[c]![m]!; i < this.memberNodeStart[c]![m + 1]!; i++) {
-        const bit = list[i]! & filterMask;
-        filter[bit >>> 5]! |= 1 << (bit & 31);
+        const bit = list[i]! & mask;
+        d[filter + (bit >>> 5)]! |= 1 << (bit & 31);
       }
     }
-    return { member, asToken, groups: Int32Array.from(ids).sort(), filter, filterMask };
+    this.sTop = filter + words;
+    return at;
+  }
+
+  /** The check record of a path string, if memoised (see addPath). */
+  pathRecord(raw: string): number | undefined {
+    return this.paths.get(raw);
+  }
+
+  /**
+   * Memoises the check record of `raw` (a check path as given), resolving `normalized` (its B5
+   * form; `raw` itself when it is normal already).
+   */
+  addPath(raw: string, normalized: string): number {
+    if (this.paths.size >= MAX_MEMO) {
+      this.paths.clear();
+      this.pTop = this.pBase;
+    }
+    const at = this.storePath(normalized, true);
+    this.paths.set(raw, at);
+    return at;
   }
 
   /** The node of a prefix `path[0, length)` with FNV-1a hash `h`, or -1. */
@@ -362,49 +476,50 @@ export class AclIndex {
   }
 
   /**
-   * The ACL nodes on `path` (root first) and the pools attached at it. The prefixes are walked
-   * character by character, validating B5 on the way. Returns null when `path` is not in normal
-   * form: the caller normalises (or rejects) it and asks again.
+   * Stores the record of a normalised path: its prefixes are walked character by character (no
+   * splitting) and looked up in the table of ACL paths. An invalid pool id (not a normal path)
+   * carries no ACLs: its record is empty.
    */
-  resolve(path: string, withPools = true): ResolvedPath | null {
-    const n = path.length;
-    if (n === 0 || path.charCodeAt(0) !== SLASH) return null;
+  private storePath(path: string, withPools: boolean): number {
     const chain = this.chain;
     let len = 0;
-    if (this.rootNode >= 0) chain[len++] = this.rootNode;
-    let target = n === 1 && len > 0;
+    let target = false;
     let secondSlash = -1;
-    if (n > 1) {
+    if (isNormalizedPath(path)) {
+      const n = path.length;
+      if (this.rootNode >= 0) chain[len++] = this.rootNode;
+      target = n === 1 && len > 0;
       let h = Math.imul(FNV_OFFSET ^ SLASH, FNV_PRIME);
-      let prev = SLASH;
       for (let i = 1; i < n; i++) {
         const c = path.charCodeAt(i);
         if (c === SLASH) {
-          if (prev === SLASH) return null;
-          if (secondSlash < 0) secondSlash = i;
-          else secondSlash = n; // deeper than two levels: no pool member path
+          secondSlash = secondSlash < 0 ? i : n; // n: deeper than two levels
           if (len < chain.length) {
             const node = this.lookup(path, i, h);
             if (node >= 0) chain[len++] = node;
           }
-        } else if (c >= 128 || PATH_CHAR[c] === 0) return null;
+        }
         h = Math.imul(h ^ c, FNV_PRIME);
-        prev = c;
       }
-      if (prev === SLASH) return null;
-      const node = len < chain.length ? this.lookup(path, n, h) : -1;
+      const node = n > 1 && len < chain.length ? this.lookup(path, n, h) : -1;
       if (node >= 0) {
         chain[len++] = node;
         target = true;
       }
     }
-    const pools = withPools && secondSlash > 0 && secondSlash < n ? this.memberPools(path, secondSlash) : undefined;
-    const out = new Int32Array(R_NODES + len + (pools?.length ?? 0));
-    out[R_TARGET] = target ? 1 : 0;
-    out[R_COUNT] = len;
-    out.set(chain.subarray(0, len), R_NODES);
-    if (pools) for (let i = 0; i < pools.length; i++) out[R_NODES + len + i] = pools[i]!;
-    return out;
+    const pools =
+      withPools && secondSlash > 0 && secondSlash < path.length ? this.memberPools(path, secondSlash) : undefined;
+    const count = pools?.length ?? 0;
+    const at = this.pTop;
+    this.reserveP(P_HEADER + len + count);
+    const d = this.pdata;
+    d[at + P_TARGET] = target ? 1 : 0;
+    d[at + P_NODES] = len;
+    d[at + P_POOLS] = count;
+    d.set(chain.subarray(0, len), at + P_HEADER);
+    for (let i = 0; i < count; i++) d[at + P_HEADER + len + i] = this.poolRecords[pools![i]!]!;
+    this.pTop = at + P_HEADER + len + count;
+    return at;
   }
 
   /** C10: the pools whose roles attach at `/vms/<vmid>` or `/storage/<storeid>` (two-level paths). */
@@ -421,31 +536,85 @@ export class AclIndex {
     return undefined;
   }
 
-  /** Number of pools attached at a resolved path, and the resolved `/pool/<id>` of each. */
-  poolCount(at: ResolvedPath): number {
-    return at.length - R_NODES - at[R_COUNT]!;
+  /**
+   * Effective privilege bits of a subject record on a path record (C9–C13): words [0, w) granted,
+   * [w, 2w) propagate flags. The result is a shared scratch set or a constant: read it before the
+   * next check.
+   */
+  check(subject: number, path: number): Uint32Array {
+    const d = this.sdata;
+    switch (d[subject]) {
+      case S_ROOT:
+        return this.allBits;
+      case S_USER:
+      case S_SHARED_TOKEN: // C13: exactly the owner
+        this.subjectBits(d[subject + 1]!, path, this.resultBuf);
+        return this.resultBuf;
+      case S_PRIVSEP_TOKEN: {
+        const own = this.resultBuf;
+        const owner = this.ownerBuf;
+        this.subjectBits(d[subject + 2]!, path, own);
+        this.subjectBits(d[subject + 1]!, path, owner);
+        for (let i = 0; i < own.length; i++) own[i] = own[i]! & owner[i]!; // C12: both, flags ANDed
+        return own;
+      }
+      case S_ROOT_PRIVSEP_TOKEN: // C12: root has everything, so only the token's own ACLs count
+        this.subjectBits(d[subject + 2]!, path, this.resultBuf);
+        return this.resultBuf;
+      default:
+        return this.emptyBits;
+    }
   }
-  poolPath(at: ResolvedPath, i: number): ResolvedPath {
-    return this.poolPaths[at[R_NODES + at[R_COUNT]! + i]!]!;
+
+  /** A privsep token's own privileges (before the intersection with its owner), for explain(). */
+  tokenOwnBits(subject: number, path: number): Uint32Array {
+    this.subjectBits(this.sdata[subject + 2]!, path, this.resultBuf);
+    return this.resultBuf;
   }
 
   /**
-   * C2–C6 for one walker over a resolved path: writes the deciding privilege set (granted words,
+   * C9–C11 for one walker: direct roles, then the pool roles at pool member paths (a direct
+   * NoAccess stays, a pool NoAccess wins, pool-only privileges get propagate=0).
+   */
+  private subjectBits(walker: number, path: number, out: Uint32Array): void {
+    const direct = this.walk(walker, path, out);
+    const pd = this.pdata;
+    const pools = pd[path + P_POOLS]!;
+    if (pools === 0 || direct === NO_ACCESS) return;
+    const w = this.words;
+    const tmp = this.poolBuf;
+    const first = path + P_HEADER + pd[path + P_NODES]!;
+    for (let i = 0; i < pools; i++) {
+      const r = this.walk(walker, pd[first + i]!, tmp);
+      if (r === NO_ACCESS) {
+        for (let k = 0; k < out.length; k++) out[k] = 0;
+        return;
+      }
+      if (r !== NONE) for (let k = 0; k < w; k++) out[k] = out[k]! | tmp[k]!;
+    }
+  }
+
+  /**
+   * C2–C6 for one walker over a path record: writes the deciding privilege set (granted words,
    * then propagate words) to `out` and returns GRANTED, NO_ACCESS (out zeroed) or NONE (out zeroed).
    */
-  walk(wk: Walker, at: ResolvedPath, out: Uint32Array): number {
+  private walk(walker: number, path: number, out: Uint32Array): number {
+    const sd = this.sdata;
+    const pd = this.pdata;
     const nodeData = this.nodeData;
-    const cls = wk.asToken ? CLASS_TOKEN : CLASS_USER;
-    const member = wk.member;
-    const filter = wk.filter;
-    const filterMask = wk.filterMask;
-    const last = R_NODES + at[R_COUNT]! - 1;
-    for (let k = last; k >= R_NODES; k--) {
-      const node = at[k]!;
-      const bit = node & filterMask;
-      if ((filter[bit >>> 5]! & (1 << (bit & 31))) === 0) continue;
+    const member = sd[walker + W_MEMBER]!;
+    const cls = sd[walker + W_CLASS]!;
+    const groupCount = sd[walker + W_GROUPS]!;
+    const mask = sd[walker + W_MASK]!;
+    const filter = walker + W_HEADER + groupCount;
+    const first = path + P_HEADER;
+    const last = first + pd[path + P_NODES]! - 1;
+    for (let k = last; k >= first; k--) {
+      const node = pd[k]!;
+      const bit = node & mask;
+      if ((sd[filter + (bit >>> 5)]! & (1 << (bit & 31))) === 0) continue;
       const rec = node * NODE_STRIDE;
-      const isTarget = k === last && at[R_TARGET] === 1;
+      const isTarget = k === last && pd[path + P_TARGET] === 1;
       if (member >= 0) {
         const s = this.slotOf(rec, cls, member);
         if (s >= 0) {
@@ -458,8 +627,8 @@ export class AclIndex {
           }
         }
       }
-      if (wk.groups.length > 0 && nodeData[rec + N_START + CLASS_GROUP]! < nodeData[rec + N_START + CLASS_TOKEN]!) {
-        const r = this.unionGroups(rec, wk.groups, isTarget, out);
+      if (groupCount > 0 && nodeData[rec + N_START + CLASS_GROUP]! < nodeData[rec + N_START + CLASS_TOKEN]!) {
+        const r = this.unionGroups(rec, walker + W_HEADER, groupCount, isTarget, out);
         if (r !== NONE) return r;
       }
     }
@@ -490,14 +659,14 @@ export class AclIndex {
   }
 
   /** C3c/C6: the union of the walker's groups at one node; NoAccess in any of them collapses it. */
-  private unionGroups(rec: number, groups: Int32Array, isTarget: boolean, out: Uint32Array): number {
+  private unionGroups(rec: number, groups: number, count: number, isTarget: boolean, out: Uint32Array): number {
     const w = this.words;
     const data = this.slotData;
     const acc = this.groupAcc;
     let found = false;
     let noAccess = false;
-    for (let g = 0; g < groups.length; g++) {
-      const s = this.slotOf(rec, CLASS_GROUP, groups[g]!);
+    for (let g = groups; g < groups + count; g++) {
+      const s = this.slotOf(rec, CLASS_GROUP, this.sdata[g]!);
       if (s < 0) continue;
       const base = s * this.slotStride;
       const f = data[base]!;

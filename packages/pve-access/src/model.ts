@@ -4,11 +4,13 @@
 // bitsets. Roles and explanations use the grant-level GrantIndex, built on first use.
 import {
   AclIndex,
-  NO_ACCESS as WALK_NO_ACCESS,
-  NONE as WALK_NONE,
+  S_NOTHING,
+  S_PRIVSEP_TOKEN,
+  S_ROOT,
+  S_ROOT_PRIVSEP_TOKEN,
+  S_SHARED_TOKEN,
+  S_USER,
   isNormalizedPath,
-  type ResolvedPath,
-  type Walker,
 } from './acl-index.ts';
 import { builtinRoleSet, DEFAULT_PVE_VERSION } from './builtin-roles.ts';
 import { AccessError } from './errors.ts';
@@ -80,16 +82,11 @@ interface Principal {
   /** All groups of `userid`, in configuration order (for the grant-level walks). */
   readonly groups: readonly string[];
   readonly token: TokenDef | undefined;
-  /** The user walk of `userid` (for a token: its owner's). */
-  readonly userWalker: Walker;
-  /** A privsep token's own walk (entries naming the token id). */
-  readonly tokenWalker: Walker | undefined;
   /** A token's owner. */
   readonly owner: Principal | undefined;
 }
 
 const MAX_CACHED_PRINCIPALS = 1 << 16;
-const MAX_CACHED_PATHS = 1 << 16;
 
 export class AccessModel {
   /** libpve-access-control version of the role table in use. */
@@ -108,20 +105,12 @@ export class AccessModel {
   private readonly tokens = new Map<string, TokenDef>();
   private readonly vmPool = new Map<string, string>();
   private readonly storagePools = new Map<string, string[]>();
-  /** Per-subject parse results (id syntax, groups, member ids); bounded, never per path. */
+  /** Per-subject parse results (id syntax, groups, token); bounded, never per path. */
   private readonly principals = new Map<string, Principal>();
-  /** Per-path ACL node chains as given by callers (raw strings); bounded, never per subject. */
-  private readonly paths = new Map<string, ResolvedPath>();
   /** Valid ACL entries with normalised paths, in configuration order. */
   private readonly validAcl: AclEntry[] = [];
   private readonly index: AclIndex;
   private grantIndexCache: GrantIndex | undefined;
-  private readonly allBits: Uint32Array;
-  private readonly emptyBits: Uint32Array;
-  // Scratch sets (granted words, then propagate words). Checks are synchronous, so one set each.
-  private readonly resultBuf: Uint32Array;
-  private readonly ownerBuf: Uint32Array;
-  private readonly poolBuf: Uint32Array;
 
   private constructor(
     private readonly config: UserConfig,
@@ -133,16 +122,12 @@ export class AccessModel {
     this.privileges = roleSet.privileges;
     const w = (this.words = Math.ceil(this.privileges.length / 32));
     this.privileges.forEach((p, i) => this.privIndex.set(p, i));
-    this.emptyBits = new Uint32Array(2 * w);
-    this.resultBuf = new Uint32Array(2 * w);
-    this.ownerBuf = new Uint32Array(2 * w);
-    this.poolBuf = new Uint32Array(2 * w);
     const warnings: string[] = [];
 
     for (const [id, privs] of Object.entries(roleSet.roles)) this.addRole(id, privs);
-    this.allBits = new Uint32Array(2 * w);
+    const allBits = new Uint32Array(2 * w);
     const admin = this.roleTable.get(ADMINISTRATOR)!.bits;
-    for (let i = 0; i < w; i++) this.allBits[i] = this.allBits[w + i] = admin[i]!;
+    for (let i = 0; i < w; i++) allBits[i] = allBits[w + i] = admin[i]!;
     for (const role of config.roles.values()) {
       if (this.roleTable.has(role.roleid)) {
         warnings.push(`custom role '${role.roleid}' has a built-in name; the built-in role is used`);
@@ -223,6 +208,7 @@ export class AccessModel {
       vmPool: this.vmPool,
       storagePools: this.storagePools,
       poolIds: [...config.pools.keys()],
+      allBits,
     });
     this.warnings = warnings;
   }
@@ -407,7 +393,7 @@ export class AccessModel {
       ownerPools: owner && p.token?.privsep && owner.kind === 'user' ? poolWalk(owner, false) : [],
       ownerHas: owner && p.token?.privsep ? this.hasPrivilege(owner.id, info.path, priv) : undefined,
       ownerPropagate: owner && p.token?.privsep ? (this.permissions(owner.id, info.path)[priv] ?? null) : undefined,
-      tokenOwnHas: p.kind === 'token' && p.token?.privsep ? this.tokenOwnHas(p, info.path, priv) : undefined,
+      tokenOwnHas: p.kind === 'token' && p.token?.privsep ? this.tokenOwnHas(subject, info.path, priv) : undefined,
       account: this.accountStatus(subject),
     });
   }
@@ -450,25 +436,31 @@ export class AccessModel {
       groups,
       token,
       owner,
-      userWalker: this.index.walker(kind === 'invalid' ? '' : userid, groups, false),
-      tokenWalker: token?.privsep ? this.index.walker(subject, [], true) : undefined,
     };
     if (this.principals.size >= MAX_CACHED_PRINCIPALS) this.principals.clear();
     this.principals.set(subject, p);
     return p;
   }
 
-  /** The ACL nodes and pools of a check path (normalised; INVALID_PATH when it cannot be). */
-  private resolvedPath(raw: string): ResolvedPath {
-    let at = this.index.resolve(raw);
-    if (at === null) {
-      const path = normalizePath(raw);
-      if (path === null) throw AccessError.invalidPath(raw);
-      at = this.index.resolve(path)!;
-    }
-    if (this.paths.size >= MAX_CACHED_PATHS) this.paths.clear();
-    this.paths.set(raw, at);
-    return at;
+  /** The check record of a subject: what its id, groups and token definition mean for a check. */
+  private addSubject(subject: string): number {
+    const p = this.principal(subject);
+    let kind: number;
+    if (p.kind === 'root') kind = S_ROOT;
+    else if (p.kind === 'user') kind = S_USER;
+    else if (p.kind === 'token' && p.token) {
+      const rootOwner = p.owner!.kind === 'root';
+      if (p.token.privsep) kind = rootOwner ? S_ROOT_PRIVSEP_TOKEN : S_PRIVSEP_TOKEN;
+      else kind = rootOwner ? S_ROOT : S_SHARED_TOKEN; // C13: exactly the owner
+    } else kind = S_NOTHING; // invalid ids, undefined tokens (C8)
+    return this.index.addSubject(subject, { kind, userid: p.userid, groups: p.groups, tokenid: subject });
+  }
+
+  /** The check record of a path (normalised first; INVALID_PATH when it cannot be). */
+  private addPath(raw: string): number {
+    const path = isNormalizedPath(raw) ? raw : normalizePath(raw);
+    if (path === null) throw AccessError.invalidPath(raw);
+    return this.index.addPath(raw, path);
   }
 
   /**
@@ -476,62 +468,18 @@ export class AccessModel {
    * returned array is a shared scratch set or constant: read it before the next check.
    */
   private resultBits(subject: string, path: string): Uint32Array {
-    const p = this.principals.get(subject) ?? this.principal(subject);
-    const at = this.paths.get(path) ?? this.resolvedPath(path);
-    switch (p.kind) {
-      case 'root':
-        return this.allBits;
-      case 'user':
-        this.subjectBits(p.userWalker, at, this.resultBuf);
-        return this.resultBuf;
-      case 'token': {
-        const token = p.token;
-        if (!token) return this.emptyBits; // undefined tokens get nothing (C8)
-        const owner = p.owner!;
-        if (!token.privsep) {
-          // C13: exactly the owner
-          if (owner.kind === 'root') return this.allBits;
-          this.subjectBits(owner.userWalker, at, this.resultBuf);
-          return this.resultBuf;
-        }
-        const own = this.resultBuf;
-        this.subjectBits(p.tokenWalker!, at, own);
-        if (owner.kind === 'root') return own; // root's privsep tokens: own ACLs only (C12)
-        const ownerBits = this.ownerBuf;
-        this.subjectBits(owner.userWalker, at, ownerBits);
-        for (let i = 0; i < own.length; i++) own[i] = own[i]! & ownerBits[i]!; // C12: both, flags ANDed
-        return own;
-      }
-      default:
-        return this.emptyBits;
-    }
-  }
-
-  /**
-   * C9–C11 for one walker: direct roles, then pool roles at pool member paths (a direct NoAccess
-   * stays, a pool NoAccess wins, pool-only privileges get propagate=0).
-   */
-  private subjectBits(walker: Walker, at: ResolvedPath, out: Uint32Array): void {
     const index = this.index;
-    const direct = index.walk(walker, at, out);
-    const pools = index.poolCount(at);
-    if (pools === 0 || direct === WALK_NO_ACCESS) return;
-    const w = this.words;
-    const tmp = this.poolBuf;
-    for (let i = 0; i < pools; i++) {
-      const r = index.walk(walker, index.poolPath(at, i), tmp);
-      if (r === WALK_NO_ACCESS) {
-        for (let k = 0; k < out.length; k++) out[k] = 0;
-        return;
-      }
-      if (r !== WALK_NONE) for (let k = 0; k < w; k++) out[k] = out[k]! | tmp[k]!;
-    }
+    const s = index.subjectRecord(subject) ?? this.addSubject(subject);
+    const p = index.pathRecord(path) ?? this.addPath(path);
+    return index.check(s, p);
   }
 
-  private tokenOwnHas(p: Principal, path: string, priv: string): boolean {
+  private tokenOwnHas(subject: string, path: string, priv: string): boolean {
     const i = this.privIndex.get(priv)!;
-    this.subjectBits(p.tokenWalker!, this.resolvedPath(path), this.resultBuf);
-    return (this.resultBuf[i >>> 5]! & (1 << (i & 31))) !== 0;
+    const index = this.index;
+    const s = index.subjectRecord(subject) ?? this.addSubject(subject);
+    const bits = index.tokenOwnBits(s, index.pathRecord(path) ?? this.addPath(path));
+    return (bits[i >>> 5]! & (1 << (i & 31))) !== 0;
   }
 
   private grantIndex(): GrantIndex {
