@@ -10,7 +10,7 @@ import {
   type RecordCore,
   type SigningKey,
 } from '@tenantgate/audit-core';
-import { isoSql, type Tx } from './db.ts';
+import { isoSql, named, type Tx } from './db.ts';
 import type { Clock } from './alerts/types.ts';
 
 export interface ChainHead {
@@ -45,8 +45,11 @@ export class ChainWriter {
   async lockChains(tx: Tx, chains: ReadonlyMap<string, string | null>): Promise<Map<string, ChainHead>> {
     const ids = [...chains.keys()].sort();
     await tx.query(
-      `INSERT INTO audit_chain (chain_id, tenant_id, head_hash) SELECT c, t, $3 FROM unnest($1::text[], $2::uuid[]) AS x(c, t) ON CONFLICT DO NOTHING`,
-      [ids, ids.map((id) => chains.get(id) ?? null), GENESIS_HASH],
+      named(
+        'auditor-chain-create',
+        `INSERT INTO audit_chain (chain_id, tenant_id, head_hash) SELECT c, t, $3 FROM unnest($1::text[], $2::uuid[]) AS x(c, t) ON CONFLICT DO NOTHING`,
+        [ids, ids.map((id) => chains.get(id) ?? null), GENESIS_HASH],
+      ),
     );
     const res = await tx.query<{
       chain_id: string;
@@ -57,9 +60,12 @@ export class ChainWriter {
       checkpoint_signature: Buffer | null;
       pruned_through_seq: string;
     }>(
-      `SELECT chain_id, tenant_id, head_seq, head_hash, checkpoint_seq, checkpoint_signature, pruned_through_seq
+      named(
+        'auditor-chain-lock',
+        `SELECT chain_id, tenant_id, head_seq, head_hash, checkpoint_seq, checkpoint_signature, pruned_through_seq
        FROM audit_chain WHERE chain_id = ANY($1::text[]) ORDER BY chain_id FOR UPDATE`,
-      [ids],
+        [ids],
+      ),
     );
     return new Map(
       res.rows.map((r) => [
@@ -88,9 +94,12 @@ export class ChainWriter {
   ): Promise<AppendedRecord[]> {
     if (entries.length === 0) return [];
     const existing = await tx.query<{ chain_id: string; dedup_key: string }>(
-      `SELECT r.chain_id, r.dedup_key FROM audit_record r
+      named(
+        'auditor-append-existing',
+        `SELECT r.chain_id, r.dedup_key FROM audit_record r
        JOIN unnest($1::text[], $2::text[]) AS t(c, k) ON r.chain_id = t.c AND r.dedup_key = t.k`,
-      [entries.map((e) => e.chainId), entries.map((e) => e.record.dedupKey)],
+        [entries.map((e) => e.chainId), entries.map((e) => e.record.dedupKey)],
+      ),
     );
     const seen = new Set(existing.rows.map((r) => `${r.chain_id}\u0000${r.dedup_key}`));
     const recordedAt = this.clock.now().toISOString();
@@ -120,7 +129,9 @@ export class ChainWriter {
     if (rows.length === 0) return [];
     const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
     await tx.query(
-      `INSERT INTO audit_record (chain_id, seq, event_id, dedup_key, tenant_id, occurred_at, observed_at, recorded_at, source, category,
+      named(
+        'auditor-append-insert',
+        `INSERT INTO audit_record (chain_id, seq, event_id, dedup_key, tenant_id, occurred_at, observed_at, recorded_at, source, category,
          action, outcome, actor_type, actor_id, actor_principal, src_ip, connection_id, node, target_type, target_id, target_name,
          target_path, upid, request_id, detection, payload, payload_digest, prev_hash, record_hash)
        SELECT c1, c2, c3, c4, c5, c6, c7, $8::timestamptz, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21, c22, c23, c24, c25,
@@ -129,42 +140,46 @@ export class ChainWriter {
          $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::uuid[], $18::text[], $19::text[], $20::text[],
          $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::bytea[], $28::bytea[], $29::bytea[])
          AS t(c1, c2, c3, c4, c5, c6, c7, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21, c22, c23, c24, c25, c26, c27, c28, c29)`,
-      [
-        col((r) => r.head.chainId),
-        col((r) => r.seq),
-        col((r) => r.rec.eventId),
-        col((r) => r.rec.dedupKey),
-        col((r) => r.head.tenantId),
-        col((r) => r.rec.occurredAt),
-        col((r) => r.rec.observedAt),
-        recordedAt,
-        col((r) => r.rec.source),
-        col((r) => r.rec.category),
-        col((r) => r.rec.action),
-        col((r) => r.rec.outcome),
-        col((r) => r.rec.actorType),
-        col((r) => r.rec.actorId),
-        col((r) => r.rec.actorPrincipal),
-        col((r) => r.rec.srcIp),
-        col((r) => r.rec.connectionId),
-        col((r) => r.rec.node),
-        col((r) => r.rec.targetType),
-        col((r) => r.rec.targetId),
-        col((r) => r.rec.targetName),
-        col((r) => r.rec.targetPath),
-        col((r) => r.rec.upid),
-        col((r) => r.rec.requestId),
-        col((r) => r.rec.detection),
-        col((r) => JSON.stringify(r.rec.payload)),
-        col((r) => r.digest),
-        col((r) => r.prev),
-        col((r) => r.hash),
-      ],
+        [
+          col((r) => r.head.chainId),
+          col((r) => r.seq),
+          col((r) => r.rec.eventId),
+          col((r) => r.rec.dedupKey),
+          col((r) => r.head.tenantId),
+          col((r) => r.rec.occurredAt),
+          col((r) => r.rec.observedAt),
+          recordedAt,
+          col((r) => r.rec.source),
+          col((r) => r.rec.category),
+          col((r) => r.rec.action),
+          col((r) => r.rec.outcome),
+          col((r) => r.rec.actorType),
+          col((r) => r.rec.actorId),
+          col((r) => r.rec.actorPrincipal),
+          col((r) => r.rec.srcIp),
+          col((r) => r.rec.connectionId),
+          col((r) => r.rec.node),
+          col((r) => r.rec.targetType),
+          col((r) => r.rec.targetId),
+          col((r) => r.rec.targetName),
+          col((r) => r.rec.targetPath),
+          col((r) => r.rec.upid),
+          col((r) => r.rec.requestId),
+          col((r) => r.rec.detection),
+          col((r) => JSON.stringify(r.rec.payload)),
+          col((r) => r.digest),
+          col((r) => r.prev),
+          col((r) => r.hash),
+        ],
+      ),
     );
     const touched = [...new Set(rows.map((r) => r.head))];
     await tx.query(
-      `UPDATE audit_chain c SET head_seq = t.s, head_hash = t.h FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS t(id, s, h) WHERE c.chain_id = t.id`,
-      [touched.map((h) => h.chainId), touched.map((h) => h.headSeq), touched.map((h) => h.headHash)],
+      named(
+        'auditor-chain-advance',
+        `UPDATE audit_chain c SET head_seq = t.s, head_hash = t.h FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS t(id, s, h) WHERE c.chain_id = t.id`,
+        [touched.map((h) => h.chainId), touched.map((h) => h.headSeq), touched.map((h) => h.headHash)],
+      ),
     );
     for (const head of touched) {
       if (head.headSeq - head.checkpointSeq >= this.checkpointEvery) await this.checkpoint(tx, head);

@@ -60,6 +60,18 @@ export async function inSnapshot<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise
   }
 }
 
+/**
+ * A named (prepared) statement: parsed and planned once per connection, not per batch. Only for
+ * constant SQL text (the name identifies the text on each connection).
+ */
+export function named(
+  name: string,
+  text: string,
+  values?: unknown[],
+): { name: string; text: string; values?: unknown[] } {
+  return values === undefined ? { name, text } : { name, text, values };
+}
+
 /** SQL expression rendering a timestamptz as ISO-8601 UTC with milliseconds (the hashed form). */
 export function isoSql(column: string): string {
   return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;

@@ -433,14 +433,13 @@ export async function attribute(tx: Tx, parsed: readonly Parsed[]): Promise<Arra
   });
   const owners = new Map<number, Array<string | null>>();
   if (idx.length > 0) {
-    const res = await tx.query<{ i: number; owner: string | null; prev_owner: string | null }>(
-      `SELECT t.i, guest_owner(t.c, COALESCE(t.v, -1), t.p, t.a) AS owner,
-              CASE WHEN t.hp THEN guest_owner(t.c, COALESCE(t.v, -1), t.pp, t.a) END AS prev_owner
-       FROM unnest($1::int[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::bool[], $7::timestamptz[]) AS t(i, c, v, p, pp, hp, a)`,
-      [idx, conn, vmid, pool, prevPool, hasPrev, at],
-    );
-    for (const r of res.rows)
-      owners.set(r.i, [...new Set([r.prev_owner, r.owner].filter((x): x is string => x !== null))]);
+    const assignments = await assignmentsFor(tx, conn, vmid, pool, prevPool, at);
+    idx.forEach((i, k) => {
+      const atMs = Date.parse(at[k]!);
+      const owner = ownerAt(assignments.get(conn[k]!), vmid[k]!, pool[k]!, atMs);
+      const prev = hasPrev[k] ? ownerAt(assignments.get(conn[k]!), vmid[k]!, prevPool[k]!, atMs) : null;
+      owners.set(i, [...new Set([prev, owner].filter((x): x is string => x !== null))]);
+    });
   }
   return parsed.map((p, i) => {
     const e = p.event;
@@ -451,6 +450,91 @@ export async function attribute(tx: Tx, parsed: readonly Parsed[]): Promise<Arra
     const o = owners.get(i);
     return o && o.length > 0 ? o : [null];
   });
+}
+
+interface AssignmentRow {
+  connection_id: string;
+  kind: 'guest' | 'pool' | 'connection';
+  vmid: number | null;
+  pool: string | null;
+  tenant_id: string;
+  /** Epoch milliseconds (fractional: microsecond precision). */
+  valid_from: number;
+  valid_to: number | null;
+}
+
+/**
+ * Every assignment that can own one of the batch's events, in one query (a superset: connections
+ * × vmids × pools of the batch, valid at some time of the batch); resolved per event by ownerAt.
+ */
+async function assignmentsFor(
+  tx: Tx,
+  conn: readonly string[],
+  vmid: ReadonlyArray<number | null>,
+  pool: ReadonlyArray<string | null>,
+  prevPool: ReadonlyArray<string | null>,
+  at: readonly string[],
+): Promise<Map<string, AssignmentRow[]>> {
+  let min = at[0]!;
+  let max = at[0]!;
+  for (const t of at) {
+    if (t < min) min = t;
+    if (t > max) max = t;
+  }
+  const res = await tx.query<AssignmentRow>({
+    name: 'auditor-attribution-assignments',
+    text: `SELECT connection_id, kind, vmid, pool, tenant_id, extract(epoch FROM valid_from)::float8 * 1000 AS valid_from,
+         extract(epoch FROM valid_to)::float8 * 1000 AS valid_to
+       FROM assignment
+       WHERE connection_id = ANY($1::uuid[]) AND valid_from <= $3::timestamptz AND (valid_to IS NULL OR valid_to > $2::timestamptz)
+         AND (kind = 'connection' OR (kind = 'guest' AND vmid = ANY($4::int[])) OR (kind = 'pool' AND pool = ANY($5::text[])))`,
+    values: [
+      [...new Set(conn)],
+      min,
+      max,
+      [...new Set(vmid.filter((v): v is number => v !== null))],
+      [...new Set([...pool, ...prevPool].filter((p): p is string => p !== null))],
+    ],
+  });
+  const out = new Map<string, AssignmentRow[]>();
+  for (const r of res.rows) {
+    const list = out.get(r.connection_id);
+    if (list) list.push(r);
+    else out.set(r.connection_id, [r]);
+  }
+  return out;
+}
+
+/**
+ * The owner at `atMs` with guest_owner()'s precedence: guest › pool › connection assignment in
+ * force then (valid_from ≤ at < valid_to); among equals, the latest valid_from.
+ */
+function ownerAt(
+  candidates: readonly AssignmentRow[] | undefined,
+  vmid: number | null,
+  pool: string | null,
+  atMs: number,
+): string | null {
+  let best: AssignmentRow | null = null;
+  let bestRank = 4;
+  for (const a of candidates ?? []) {
+    if (a.valid_from > atMs || (a.valid_to !== null && a.valid_to <= atMs)) continue;
+    const rank =
+      a.kind === 'guest'
+        ? vmid !== null && a.vmid === vmid
+          ? 1
+          : 4
+        : a.kind === 'pool'
+          ? pool !== null && a.pool === pool
+            ? 2
+            : 4
+          : 3;
+    if (rank < bestRank || (rank === bestRank && best !== null && a.valid_from > best.valid_from)) {
+      best = a;
+      bestRank = rank;
+    }
+  }
+  return bestRank < 4 ? best!.tenant_id : null;
 }
 
 async function guestTags(

@@ -3,7 +3,7 @@
 // lose an alert nor count an event twice. Window state lives in alert_rule_state (shared by every
 // auditor process; per chain, so the chain lock of the transaction serialises its use).
 import type { AlertNotification, Logger } from '@tenantgate/shared';
-import type { Tx } from '../db.ts';
+import { named, type Tx } from '../db.ts';
 import { ruleKinds } from './catalog.ts';
 import type { AlertStore } from './store.ts';
 import { SEVERITY_RANK, type Clock, type RuleDefinition, type RuleEvent, type Severity, type Signal } from './types.ts';
@@ -65,17 +65,23 @@ export class AlertEngine {
     if (stateKeys.size > 0) {
       const ks = [...stateKeys.values()];
       const res = await tx.query<{ rule_id: string; chain_id: string; state_key: string; state: unknown }>(
-        `SELECT s.rule_id, s.chain_id, s.state_key, s.state FROM alert_rule_state s
+        named(
+          'auditor-rule-state-load',
+          `SELECT s.rule_id, s.chain_id, s.state_key, s.state FROM alert_rule_state s
          JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS t(r, c, k) ON s.rule_id = t.r AND s.chain_id = t.c AND s.state_key = t.k`,
-        [ks.map((k) => k.ruleId), ks.map((k) => k.chainId), ks.map((k) => k.key)],
+          [ks.map((k) => k.ruleId), ks.map((k) => k.chainId), ks.map((k) => k.key)],
+        ),
       );
       for (const r of res.rows) states.set(stateId(r.rule_id, r.chain_id, r.state_key), r.state);
     }
     // open alerts of these rules: resolve signals for keys without an open alert cost no query
     const ruleIds = [...new Set(work.map((w) => w.rule.row.id))];
     const openRes = await tx.query<{ rule_id: string; tenant_id: string | null; dedup_key: string }>(
-      `SELECT rule_id, tenant_id, dedup_key FROM alert WHERE state <> 'resolved' AND rule_id = ANY($1::uuid[])`,
-      [ruleIds],
+      named(
+        'auditor-open-alerts',
+        `SELECT rule_id, tenant_id, dedup_key FROM alert WHERE state <> 'resolved' AND rule_id = ANY($1::uuid[])`,
+        [ruleIds],
+      ),
     );
     const open = new Set(openRes.rows.map((r) => openId(r.rule_id, r.tenant_id, r.dedup_key)));
     // 3. evaluate in event order, then apply the signals
@@ -140,10 +146,13 @@ export class AlertEngine {
         .sort()
         .map((sid) => ({ ...stateKeys.get(sid)!, state: JSON.stringify(states.get(sid) ?? null) }));
       await tx.query(
-        `INSERT INTO alert_rule_state (rule_id, chain_id, state_key, state, updated_at)
+        named(
+          'auditor-rule-state-save',
+          `INSERT INTO alert_rule_state (rule_id, chain_id, state_key, state, updated_at)
          SELECT r, c, k, st::jsonb, $5 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS t(r, c, k, st)
          ON CONFLICT (rule_id, chain_id, state_key) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`,
-        [ks.map((k) => k.ruleId), ks.map((k) => k.chainId), ks.map((k) => k.key), ks.map((k) => k.state), now],
+          [ks.map((k) => k.ruleId), ks.map((k) => k.chainId), ks.map((k) => k.key), ks.map((k) => k.state), now],
+        ),
       );
     }
     return out;
@@ -151,7 +160,10 @@ export class AlertEngine {
 
   async #loadRules(tx: Tx): Promise<LoadedRule[]> {
     const res = await tx.query<RuleRow & { updated_at: string }>(
-      `SELECT id, tenant_id, code, kind, severity, params, scope, updated_at FROM alert_rule WHERE enabled ORDER BY tenant_id NULLS FIRST, code`,
+      named(
+        'auditor-rules-load',
+        `SELECT id, tenant_id, code, kind, severity, params, scope, updated_at FROM alert_rule WHERE enabled ORDER BY tenant_id NULLS FIRST, code`,
+      ),
     );
     const out: LoadedRule[] = [];
     for (const row of res.rows) {
