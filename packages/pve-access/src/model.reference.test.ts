@@ -38,7 +38,8 @@ function walk(config: UserConfig, member: string, asToken: boolean, path: string
 /** C9–C11 for one walker: direct roles plus pool roles at exact member paths. */
 function walkerPrivs(config: UserConfig, member: string, asToken: boolean, path: string): FlagMap {
   const roleSet = builtinRoleSet();
-  const privsOf = (role: string): string[] => roleSet.roles[role] ?? [...(config.roles.get(role)?.privs ?? [])];
+  const privsOf = (role: string): readonly string[] =>
+    roleSet.roles[role] ?? [...(config.roles.get(role)?.privs ?? [])];
   const direct = walk(config, member, asToken, path);
   const pools: string[] = [];
   const vm = /^\/vms\/(\d+)$/.exec(path)?.[1];
