@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Request } from 'express';
@@ -25,6 +25,7 @@ import { PortalAudit } from './data/portal-audit.ts';
 import { ResourceRepository } from './data/resources.ts';
 import { TaskRepository } from './data/tasks.ts';
 import { AuditLogRepository } from './data/audit-log.ts';
+import { AuditBundleRepository } from './data/audit-bundle.ts';
 import { AlertRepository } from './data/alerts.ts';
 import { TenantRepository } from './data/tenants.ts';
 import { createLoaders, type GatewayContext } from './graphql/context.ts';
@@ -51,6 +52,8 @@ export interface GatewayAppOptions {
   maxDepth: number;
   maxCost: number;
   bodyLimit: string;
+  /** Public keys of the auditor's checkpoint signatures: exported bundles carry and verify with them. */
+  auditPublicKeys?: readonly KeyObject[];
   /** Safety poll of taskUpdates subscriptions when no Redis wake-up arrives (default 5 s). */
   taskPollMs?: number;
   /** Collect process metrics (once per process: main.ts). */
@@ -113,6 +116,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
     resources: new ResourceRepository(),
     tasks: new TaskRepository(),
     auditLog: new AuditLogRepository(),
+    auditBundles: new AuditBundleRepository(),
+    auditPublicKeys: options.auditPublicKeys ?? [],
     alerts,
     tenants: new TenantRepository(),
     alertFeed: new AlertFeed(orm, alerts, deps.redisSubscriber, deps.redis, options.queuePrefix, logger),

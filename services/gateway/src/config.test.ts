@@ -1,3 +1,4 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { GraphQLError } from 'graphql';
 import { AppError } from '@tenantgate/shared';
@@ -22,6 +23,21 @@ describe('gateway config', () => {
       QUEUE_PREFIX: 'tenantgate',
     });
     expect(c.CREDENTIALS_KEY).toHaveLength(32);
+    expect(c.AUDIT_PUBLIC_KEYS).toEqual([]);
+  });
+
+  it('parses AUDIT_PUBLIC_KEYS (base64 SPKI, comma-separated) and refuses anything else', () => {
+    const base = {
+      DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      CREDENTIALS_KEY: key,
+    };
+    const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' }).toString('base64');
+    const a = generateKeyPairSync('ed25519').publicKey;
+    const b = generateKeyPairSync('ed25519').publicKey;
+    const c = loadConfig({ ...base, AUDIT_PUBLIC_KEYS: `${spki(a)}, ${spki(b)}` });
+    expect(c.AUDIT_PUBLIC_KEYS.map(spki)).toEqual([spki(a), spki(b)]);
+    expect(() => loadConfig({ ...base, AUDIT_PUBLIC_KEYS: 'not-a-key' })).toThrow(/AUDIT_PUBLIC_KEYS/);
   });
 
   it('reports every problem at once', () => {

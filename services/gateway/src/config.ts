@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { loadPublicKey } from '@tenantgate/audit-core';
 import { envFields, parseConfig, type Env } from '@tenantgate/shared';
 
 /** The gateway's environment (documented in ARCHITECTURE.md, "Gateway"). */
@@ -25,6 +26,25 @@ export const GatewayConfigSchema = z.object({
     .regex(/^\d+(kb|mb)$/)
     .default('100kb'),
   DB_POOL_MAX: envFields.positiveInt.default(10),
+  /** Ed25519 public keys (base64 SPKI DER or PEM), comma-separated: verify exported audit bundles. */
+  AUDIT_PUBLIC_KEYS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const keys = [];
+      for (const part of v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        try {
+          keys.push(loadPublicKey(part));
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'each key must be an Ed25519 public key (base64 SPKI DER or PEM)' });
+          return z.NEVER;
+        }
+      }
+      return keys;
+    }),
 });
 export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
 

@@ -1,4 +1,6 @@
+import type { KeyObject } from 'node:crypto';
 import type { Orm, Logger } from '@tenantgate/shared';
+import type { AuditBundleRepository } from './data/audit-bundle.ts';
 import type { Authentication } from './auth/authentication.ts';
 import type { Authorization } from './auth/authorization.ts';
 import type { PortalAudit } from './data/portal-audit.ts';
@@ -21,6 +23,9 @@ export interface GatewayServices {
   resources: ResourceRepository;
   tasks: TaskRepository;
   auditLog: AuditLogRepository;
+  auditBundles: AuditBundleRepository;
+  /** Keys that verify checkpoint signatures (AUDIT_PUBLIC_KEYS); exported bundles carry the used ones. */
+  auditPublicKeys: readonly KeyObject[];
   alerts: AlertRepository;
   tenants: TenantRepository;
   alertFeed: AlertFeed;

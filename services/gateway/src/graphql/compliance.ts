@@ -5,7 +5,7 @@ import { actorOf } from './mutations.ts';
 import { keyOf } from './resolvers.ts';
 import { toGlobalId } from './relay.ts';
 import type { AuditLogFilter } from './types.ts';
-import type { AuditRow } from '../data/audit-log.ts';
+import { serializeBundle } from '@tenantgate/audit-core';
 import type { AlertRuleRow } from '../data/alerts.ts';
 
 const EXPORT_LIMIT = 10_000;
@@ -40,56 +40,17 @@ export async function auditAccess(
   await ctx.services.audit.wake(ctx.requestId);
 }
 
-function exportRecord(r: AuditRow): Record<string, unknown> {
-  return {
-    chainId: r.chain_id,
-    seq: r.seq,
-    eventId: r.event_id,
-    occurredAt: new Date(r.occurred_at).toISOString(),
-    recordedAt: new Date(r.recorded_at).toISOString(),
-    source: r.source,
-    action: r.action,
-    outcome: r.outcome,
-    actor: { type: r.actor_type, id: r.actor_id, principal: r.actor_principal },
-    srcIp: r.src_ip,
-    node: r.node,
-    target: { type: r.target_type, id: r.target_id, name: r.target_name, path: r.target_path },
-    upid: r.upid,
-    requestId: r.request_id,
-    detection: r.detection,
-    payload: r.payload,
-    recordHash: Buffer.from(r.record_hash).toString('hex'),
-  };
-}
-
-const CSV_COLUMNS = [
-  'chainId',
-  'seq',
-  'occurredAt',
-  'action',
-  'outcome',
-  'actorType',
-  'actorId',
-  'actorPrincipal',
-  'srcIp',
-  'targetType',
-  'targetId',
-  'targetName',
-  'upid',
-  'recordHash',
-] as const;
-
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  // Quote always; neutralise spreadsheet formulas.
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return `"${safe.replace(/"/g, '""')}"`;
-}
+/** Filter fields a verifiable export supports: a bundle is a contiguous occurred_at range of one chain. */
+const EXPORT_FILTER_FIELDS = new Set(['from', 'to', 'provider']);
+/** `to` when the filter gives none: far enough to include records with a skewed source clock. */
+const END_OF_TIME = new Date('9999-12-31T00:00:00.000Z');
 
 export const ComplianceQueries = {
   /**
-   * Exports the filtered chain (newest first, at most 10,000 records) as JSONL or CSV with the
-   * checkpoints that cover it; audited.
+   * Exports the chain's records in [filter.from, filter.to) as an audit-core bundle (JSONL or CSV):
+   * the records, the context records and checkpoints that link them to signatures, the public
+   * keys and the verification report. `tenantgate audit verify --bundle` checks it offline. At
+   * most 10,000 selected records (the oldest; `truncated` says when more matched). Audited.
    */
   async auditExport(
     _: unknown,
@@ -97,70 +58,46 @@ export const ComplianceQueries = {
     ctx: GatewayContext,
   ) {
     const chainId = auditChainFor(ctx, args.filter?.provider ?? false, 'audit.export');
-    const em = ctx.em;
-    const records: AuditRow[] = [];
-    let after: string | null = null;
-    for (;;) {
-      const page = await ctx.services.auditLog.page(em, chainId, args.filter ?? {}, 1000, after);
-      records.push(...page.rows);
-      if (!page.hasNextPage || records.length >= EXPORT_LIMIT) break;
-      after = page.cursors.at(-1)!;
-    }
-    const truncated = records.length > EXPORT_LIMIT;
-    const out = records.slice(0, EXPORT_LIMIT).map(exportRecord);
-    const maxSeq = out.length ? String(out[0]!.seq) : '0';
-    const checkpoints = await em.execute<
-      Array<{ seq: string; head_hash: Buffer; created_at: Date; key_id: string; signature: Buffer }>
-    >(
-      `SELECT seq::text AS seq, head_hash, created_at, key_id, signature FROM audit_checkpoint
-        WHERE chain_id = ? AND seq >= ?::bigint ORDER BY seq LIMIT 1`,
-      [chainId, maxSeq],
-    );
-    let data: string;
-    if (args.format === 'CSV') {
-      const lines = [CSV_COLUMNS.join(',')];
-      for (const r of out) {
-        const a = r.actor as { type: string; id: string | null; principal: string | null };
-        const t = r.target as { type: string | null; id: string | null; name: string | null };
-        const flat: Record<(typeof CSV_COLUMNS)[number], unknown> = {
-          chainId: r.chainId,
-          seq: r.seq,
-          occurredAt: r.occurredAt,
-          action: r.action,
-          outcome: r.outcome,
-          actorType: a.type,
-          actorId: a.id,
-          actorPrincipal: a.principal,
-          srcIp: r.srcIp,
-          targetType: t.type,
-          targetId: t.id,
-          targetName: t.name,
-          upid: r.upid,
-          recordHash: r.recordHash,
-        };
-        lines.push(CSV_COLUMNS.map((c) => csvCell(flat[c])).join(','));
-      }
-      data = `${lines.join('\n')}\n`;
-    } else {
-      data = out.map((r) => JSON.stringify(r)).join('\n') + (out.length ? '\n' : '');
-    }
+    const unsupported = Object.entries(args.filter ?? {})
+      .filter(([k, v]) => v !== null && v !== undefined && !EXPORT_FILTER_FIELDS.has(k))
+      .map(([k]) => k);
+    if (unsupported.length)
+      throw AppError.badInput(
+        `an export is a verifiable time range of the chain: filter by from/to only (not ${unsupported.join(', ')})`,
+      );
+    const from = args.filter?.from ?? new Date(0);
+    const to = args.filter?.to ?? END_OF_TIME;
+    if (!(from < to)) throw AppError.badInput('filter.from must be before filter.to');
+    const { bundle, truncated } = await ctx.services.auditBundles.build(ctx.em, {
+      chainId,
+      from,
+      to,
+      limit: EXPORT_LIMIT,
+      exportedBy: ctx.auth.principal?.userId ?? null,
+      publicKeys: ctx.services.auditPublicKeys,
+    });
+    const records = bundle.records.filter((r) => r.inRange).length;
     await auditAccess(ctx, chainId, 'audit.exported', {
       format: args.format,
-      records: out.length,
+      records,
       truncated,
-      filter: args.filter ?? {},
+      from: bundle.header.from,
+      to: bundle.header.to,
+      fromSeq: bundle.header.fromSeq,
+      toSeq: bundle.header.toSeq,
+      verified: bundle.verification?.ok ?? false,
     });
     return {
       format: args.format,
-      records: out.length,
+      records,
       truncated,
-      data,
-      checkpoints: checkpoints.map((c) => ({
-        seq: c.seq,
-        headHash: Buffer.from(c.head_hash).toString('hex'),
-        createdAt: new Date(c.created_at),
-        keyId: c.key_id,
-        signature: Buffer.from(c.signature).toString('hex'),
+      data: serializeBundle(bundle, args.format === 'CSV' ? 'csv' : 'jsonl'),
+      checkpoints: bundle.checkpoints.map((c) => ({
+        seq: String(c.seq),
+        headHash: c.headHash,
+        createdAt: new Date(c.createdAt),
+        keyId: c.keyId,
+        signature: Buffer.from(c.signature, 'base64').toString('hex'),
       })),
     };
   },
