@@ -320,7 +320,7 @@ async function fuzzCall(
 }
 
 describe('schema-driven isolation fuzz', () => {
-  it('generates arguments for every root field (new fields are covered or the test fails)', () => {
+  it('generates arguments for every root field (new fields are covered or the test fails)', async () => {
     const failures: string[] = [];
     for (const rf of roots) {
       if (NOT_FUZZED[rf.field.name]) continue;
@@ -335,6 +335,13 @@ describe('schema-driven isolation fuzz', () => {
     expect(roots.filter((r) => r.operation === 'query').length).toBeGreaterThan(5);
     expect(roots.filter((r) => r.operation === 'mutation').length).toBeGreaterThan(5);
     expect(roots.filter((r) => r.operation === 'subscription').length).toBeGreaterThan(0);
+    // Positive control: the leak search finds B's data in B's own answers.
+    const own = await call(
+      stack.gatewayUrl,
+      globexAdmin,
+      '{ resources(first: 100) { edges { node { id name tasks { upid } } } } }',
+    );
+    expect(leakedSentinels(own.text, [], sentinels()).length).toBeGreaterThan(5);
     // Every kind of id B owns is a probe value, and every ID argument of the schema has one.
     for (const rf of roots)
       for (const pr of plan(schema, rf.field).probes)
