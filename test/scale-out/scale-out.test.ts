@@ -178,9 +178,12 @@ describe('scale-out: 2 gateways, 2 auditors, 2 pve-sync workers on one Postgres 
     console.info(`scale-out summary ${JSON.stringify(summary, null, 1)}`);
 
     // One poll per connection per interval: never more than the window allows (two uncoordinated
-    // workers would poll about twice as often), and polling did go on.
+    // workers would poll about twice as often), and polling did go on. Each edge of the window can
+    // catch one poll of a neighbouring interval (a delayed one finishing just after the first read),
+    // hence intervals + 2.
+    const atMost = Math.floor(intervals) + 2;
     for (const [name, n] of Object.entries(polls)) {
-      expect(n, `polls of ${name} in ${intervals.toFixed(1)} intervals`).toBeLessThanOrEqual(Math.floor(intervals) + 1);
+      expect(n, `polls of ${name} in ${intervals.toFixed(1)} intervals`).toBeLessThanOrEqual(atMost);
       expect(n, `polls of ${name} in ${intervals.toFixed(1)} intervals`).toBeGreaterThanOrEqual(
         Math.floor(intervals / 3),
       );
