@@ -79,25 +79,19 @@ describe('tenantgate acl check', () => {
     expect(JSON.parse(ghost.stdout).roles).toEqual({ PVEVMUser: 1 });
   });
 
-  it('fails clearly on unknown subjects, invalid paths and unreadable files', async () => {
-    const unknown = await cli(['acl', 'check', '--usercfg', cfg, '--subject', 'zed@pve', '--path', '/vms']);
+  // Four independent CLI processes: started together, so a loaded machine does not add them up.
+  it('fails clearly on unknown subjects, invalid paths and unreadable files', { timeout: 120_000 }, async () => {
+    const [unknown, token, path, missing] = await Promise.all([
+      cli(['acl', 'check', '--usercfg', cfg, '--subject', 'zed@pve', '--path', '/vms']),
+      cli(['acl', 'check', '--usercfg', cfg, '--subject', 'alice@pve!nope', '--path', '/vms']),
+      cli(['acl', 'check', '--usercfg', cfg, '--subject', 'alice@pve', '--path', '/vms/1 0']),
+      cli(['acl', 'check', '--usercfg', join(dir, 'nope.cfg'), '--subject', 'a@pve', '--path', '/']),
+    ]);
     expect(unknown).toMatchObject({ code: 1, stdout: '' });
     expect(unknown.stderr).toMatch(/unknown subject 'zed@pve'/);
-    const token = await cli(['acl', 'check', '--usercfg', cfg, '--subject', 'alice@pve!nope', '--path', '/vms']);
     expect(token.stderr).toMatch(/unknown subject 'alice@pve!nope': no such API token/);
-    const path = await cli(['acl', 'check', '--usercfg', cfg, '--subject', 'alice@pve', '--path', '/vms/1 0']);
     expect(path.code).toBe(1);
     expect(path.stderr).toMatch(/invalid path '\/vms\/1 0'/);
-    const missing = await cli([
-      'acl',
-      'check',
-      '--usercfg',
-      join(dir, 'nope.cfg'),
-      '--subject',
-      'a@pve',
-      '--path',
-      '/',
-    ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot read user.cfg .*ENOENT/);
   });
