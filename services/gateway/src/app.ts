@@ -54,6 +54,8 @@ export interface GatewayAppOptions {
   bodyLimit: string;
   /** Public keys of the auditor's checkpoint signatures: exported bundles carry and verify with them. */
   auditPublicKeys?: readonly KeyObject[];
+  /** Open subscriptions re-authorize this often, and before each event (default 30 s). */
+  subscriptionRecheckMs?: number;
   /** Safety poll of taskUpdates subscriptions when no Redis wake-up arrives (default 5 s). */
   taskPollMs?: number;
   /** Collect process metrics (once per process: main.ts). */
@@ -122,6 +124,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
     tenants: new TenantRepository(),
     alertFeed: new AlertFeed(orm, alerts, deps.redisSubscriber, deps.redis, options.queuePrefix, logger),
     maxPageSize: options.maxPageSize,
+    subscriptionRecheckMs: options.subscriptionRecheckMs ?? 30_000,
     credentialsKey: options.credentialsKey,
     taskFeed: new TaskFeed(
       orm,
@@ -155,12 +158,18 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
   app.disable('x-powered-by');
   const httpServer = createServer(app);
 
-  const buildContext = (requestId: string, srcIp: string | null, auth: RequestAuth): GatewayContext => {
+  const buildContext = (
+    requestId: string,
+    srcIp: string | null,
+    auth: RequestAuth,
+    recheckAuth: GatewayContext['recheckAuth'] = null,
+  ): GatewayContext => {
     const partial = {
       requestId,
       srcIp,
       em: orm.em.fork(),
       auth,
+      recheckAuth,
       services,
       logger: logger.child({ requestId }),
       unscoped: options.benchmarkBaseline === 'bare',
@@ -170,7 +179,10 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
 
   // graphql-ws on the same server: authenticated in connection_init, authorized again at subscribe.
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql' });
-  const wsServer = useServer<Record<string, unknown>, { auth?: RequestAuth; srcIp?: string | null }>(
+  const wsServer = useServer<
+    Record<string, unknown>,
+    { auth?: RequestAuth; srcIp?: string | null; authorization?: string; tenantId?: string }
+  >(
     {
       schema,
       onConnect: async (ctx) => {
@@ -186,6 +198,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
           );
           if (!auth.principal) return false;
           ctx.extra.auth = auth;
+          ctx.extra.authorization = header;
+          ctx.extra.tenantId = typeof tenantId === 'string' ? tenantId : undefined;
           ctx.extra.srcIp = ctx.extra.request.socket.remoteAddress ?? null;
           if (auth.rejectedTenantId) {
             const c = buildContext(randomUUID(), ctx.extra.srcIp, auth);
@@ -209,7 +223,11 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
         }
         metrics.subscriptions.inc();
       },
-      context: (ctx) => buildContext(randomUUID(), ctx.extra.srcIp ?? null, ctx.extra.auth!),
+      // The stream's credential is authenticated again on each event and periodically (reauthorize.ts).
+      context: (ctx) =>
+        buildContext(randomUUID(), ctx.extra.srcIp ?? null, ctx.extra.auth!, () =>
+          services.authn.authenticate(orm.em.fork(), ctx.extra.authorization, ctx.extra.tenantId),
+        ),
       onError: (_ctx, _id, _payload, errors) => {
         for (const e of errors)
           if (!isExpected(e) && !isAppError(e.originalError)) logger.error({ err: e }, 'subscription error');

@@ -26,6 +26,8 @@ export const GatewayConfigSchema = z.object({
     .regex(/^\d+(kb|mb)$/)
     .default('100kb'),
   DB_POOL_MAX: envFields.positiveInt.default(10),
+  /** Open subscriptions ask the authorization service again this often (and before each event). */
+  SUBSCRIPTION_RECHECK_S: envFields.positiveInt.default(30),
   /** Ed25519 public keys (base64 SPKI DER or PEM), comma-separated: verify exported audit bundles. */
   AUDIT_PUBLIC_KEYS: z
     .string()

@@ -47,6 +47,7 @@ try {
       maxDepth: config.MAX_DEPTH,
       maxCost: config.MAX_COST,
       bodyLimit: config.BODY_LIMIT,
+      subscriptionRecheckMs: config.SUBSCRIPTION_RECHECK_S * 1000,
       auditPublicKeys: config.AUDIT_PUBLIC_KEYS,
       processMetrics: true,
     },

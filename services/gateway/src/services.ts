@@ -32,5 +32,7 @@ export interface GatewayServices {
   power: PowerActions;
   taskFeed: TaskFeed;
   maxPageSize: number;
+  /** How often open subscriptions ask the authorization service again (also before each event). */
+  subscriptionRecheckMs: number;
   credentialsKey: Buffer;
 }

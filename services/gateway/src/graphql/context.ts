@@ -24,6 +24,11 @@ export interface GatewayContext {
   services: GatewayServices;
   loaders: Loaders;
   logger: Logger;
+  /**
+   * Open streams only (graphql-ws): authenticates the connection's credential again, for the
+   * re-authorization of subscriptions; null for HTTP requests.
+   */
+  recheckAuth: (() => Promise<RequestAuth>) | null;
   /** Benchmark baseline only: no tenant predicate in SQL (set by createGatewayApp's `bare` mode). */
   unscoped: boolean;
 }

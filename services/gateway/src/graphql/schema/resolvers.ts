@@ -10,6 +10,7 @@ import { AccessQueries } from '../access.ts';
 import { AlertRuleMutations, ComplianceQueries } from '../compliance.ts';
 import { Subscription as SubscriptionFields } from '../subscriptions.ts';
 import type { TaskUpdate } from '../../subscriptions/task-feed.ts';
+import type { Revoked } from '../../subscriptions/reauthorize.ts';
 import {
   AccessReviewObject,
   AlertConnectionObject,
@@ -386,7 +387,10 @@ export class StreamResolver {
     description: "Changes of PVE tasks on the active tenant's guests (from now, or after a cursor)",
     subscribe: ({ args, context }) => SubscriptionFields.taskUpdates.subscribe(null, args, context as GatewayContext),
   })
-  taskUpdates(@Root() update: TaskUpdate, @Arg('after', () => String, { nullable: true }) _after: Maybe<string>) {
+  taskUpdates(
+    @Root() update: TaskUpdate | Revoked,
+    @Arg('after', () => String, { nullable: true }) _after: Maybe<string>,
+  ) {
     return SubscriptionFields.taskUpdates.resolve(update);
   }
 
@@ -395,7 +399,7 @@ export class StreamResolver {
     subscribe: ({ args, context }) => SubscriptionFields.alertStream.subscribe(null, args, context as GatewayContext),
   })
   alertStream(
-    @Root() notification: AlertNotification,
+    @Root() notification: AlertNotification | Revoked,
     @Arg('after', () => String, { nullable: true }) _after: Maybe<string>,
     @Arg('filter', () => AlertFilterInput, { nullable: true }) _filter: Maybe<AlertFilterInput>,
   ) {
