@@ -182,3 +182,44 @@ describe('tenants (Portal Admin)', () => {
     expect(tenants.body.data.tenants.map((t: any) => t.slug)).toEqual(['acme', 'globex']);
   });
 });
+
+// Regression (username enumeration): setMembership answered NOT_FOUND for an unknown username but
+// succeeded for any existing account of another tenant, so a Tenant Admin could probe which
+// usernames exist. Both must now answer identically, be audited, and change nothing.
+describe('regression: setMembership username enumeration', () => {
+  it('answers an unknown and a foreign username identically (audited NOT_FOUND) and adds no membership', async () => {
+    const alice = await loginHeaders(h, 'alice', s.password, s.tenantA);
+    const set = (username: string) =>
+      h.gql(
+        `mutation($u: String!) { setMembership(username: $u, role: "tenant_user", privileges: ["VM.Audit"]) { role } }`,
+        { u: username },
+        alice,
+      );
+    const foreign = await set('bob'); // exists, member of B only
+    const unknown = await set('nobody-such-user');
+    expect(foreign.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(foreign.status).toBe(unknown.status);
+    expect(foreign.body).toEqual(unknown.body);
+    const [bobInA] = await h
+      .em()
+      .execute(`SELECT 1 FROM membership WHERE user_id = ? AND tenant_id = ?`, [s.users.bob, s.tenantA]);
+    expect(bobInA).toBeUndefined();
+    const audited = await h
+      .em()
+      .execute<Array<{ id: string }>>(
+        `SELECT event->'target'->>'id' AS id FROM audit_inbox WHERE event->>'action' = 'access.not_found' AND event->'target'->>'type' = 'User'`,
+      );
+    expect(audited.map((a) => a.id)).toEqual(expect.arrayContaining(['bob', 'nobody-such-user']));
+    // A Portal Admin still adds accounts from outside the tenant.
+    const admin = await loginHeaders(h, 'admin', s.password, s.tenantA);
+    const added = await h.gql(
+      `mutation { setMembership(username: "bob", role: "tenant_user", privileges: []) { tenantId } }`,
+      {},
+      admin,
+    );
+    expect(added.body.data?.setMembership).toEqual({ tenantId: s.tenantA });
+    expect((await h.gql(`mutation { removeMembership(username: "bob") }`, {}, admin)).body.data?.removeMembership).toBe(
+      true,
+    );
+  });
+});

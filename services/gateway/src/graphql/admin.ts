@@ -260,10 +260,17 @@ export const AdminMutations = {
     if (!['tenant_admin', 'tenant_user'].includes(args.role))
       throw AppError.badInput('role must be tenant_admin or tenant_user');
     for (const p of args.privileges) if (!PRIVILEGE.test(p)) throw AppError.badInput(`not a PVE privilege name: ${p}`);
+    // Usernames are global: a Tenant Admin changes members of the active tenant only, so an
+    // unknown account and another tenant's account answer alike (audited NOT_FOUND) and account
+    // existence is not observable. Adding an account from outside the tenant is a Portal Admin's.
+    const provider = ctx.services.authz.can(ctx.auth, 'provider.manage', null);
     const res = await write(ctx, async (tx) => {
       const [user] = await tx.execute<Array<{ id: string }>>(
-        `SELECT id FROM portal_user WHERE lower(username) = lower(?)`,
-        [args.username],
+        provider
+          ? `SELECT id FROM portal_user WHERE lower(username) = lower(?)`
+          : `SELECT u.id FROM portal_user u JOIN membership m ON m.user_id = u.id AND m.tenant_id = ?
+              WHERE lower(u.username) = lower(?)`,
+        provider ? [args.username] : [scope.tenantId, args.username],
       );
       if (!user) return null;
       const [row] = await tx.execute<Array<{ id: string; inserted: boolean }>>(
@@ -282,7 +289,7 @@ export const AdminMutations = {
       });
       return { tenantId: scope.tenantId, role: args.role, privileges: args.privileges };
     });
-    // Unknown usernames answer like the others: no hint whether an account exists.
+    // Unknown and foreign usernames answer alike: no hint whether an account exists.
     if (!res) throw await notFound(ctx, 'User', args.username);
     return res;
   },
