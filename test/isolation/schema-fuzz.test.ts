@@ -25,37 +25,9 @@ const NOT_FUZZED: Record<string, string> = {};
  * the reason. Each is a finding described in the report, not an isolation leak of tenant data.
  */
 const KNOWN_DIFFERENCES: Array<{ field: string; kind: ProbeKind; caller: string; reason: string }> = [
-  {
-    field: 'setMembership',
-    kind: 'Username',
-    caller: 'acme-admin',
-    reason:
-      'portal usernames are global: a tenant admin adds any existing account by name (success) while an unknown ' +
-      'name is NOT_FOUND, so account existence is observable across tenants (reported)',
-  },
-  {
-    field: 'removeMembership',
-    kind: 'Username',
-    caller: 'acme-admin',
-    reason: 'removes the membership in A that setMembership just added for the B user (success vs NOT_FOUND)',
-  },
+  // Was: setMembership/removeMembership by username (an existing account of another tenant was added,
+  // an unknown one was NOT_FOUND: account enumeration). Fixed in the gateway; the fuzz now enforces it.
 ];
-
-/**
- * Gateway bug (reported, owner still changing the gateway): a refused access with an empty id
- * (`resource(id: "")`) answers NOT_FOUND but is not audited — denials.ts builds a portal event with
- * target.id "", which violates the AuditSourceEvent contract (min length 1), and logs
- * "could not audit a refused access". Tolerated here for empty probe values only.
- */
-const isEmptyIdAuditBug = (line: string) =>
-  line.includes('could not audit a refused access') && line.includes('target.id: Too small');
-
-/**
- * Gateway inconsistency (reported): `resources(filter: { clusterIds: [garbage] })` answers NOT_FOUND
- * straight from relay.uuidOf, without denials.notFound, so that refusal is not audited (every other
- * id lookup is). Tolerated for that argument only.
- */
-const UNAUDITED_NOT_FOUND = new Set(['resources filter.clusterIds']);
 
 /** Mutations on the caller's own credentials: a Compliance Auditor may use them (self-service). */
 const SELF_SERVICE = new Set(['login', 'logout', 'createApiToken', 'revokeApiToken', 'rotateApiToken']);
@@ -81,7 +53,7 @@ const aOwn = new Map<ProbeKind, string>();
 const bSentinels = new Set<string>();
 /** Everything A's callers ever sent: echoes of it (A's own audit trail) are not leaks. */
 const sentByA = new Set<string>();
-const notFoundRequests: Array<{ requestId: string; caller: Caller; field: string; tolerated: boolean }> = [];
+const notFoundRequests: Array<{ requestId: string; caller: Caller; field: string }> = [];
 const internalErrors: string[] = [];
 
 const sentinels = () => [...bSentinels].filter((s) => !sentByA.has(s));
@@ -313,8 +285,6 @@ async function fuzzCall(
       requestId: res.requestId,
       caller: who,
       field: rf.field.name,
-      tolerated:
-        value === '' || (probe !== null && UNAUDITED_NOT_FOUND.has(`${rf.field.name} ${probe.path.join('.')}`)),
     });
   return { ...res, inputs };
 }
@@ -452,7 +422,7 @@ describe('schema-driven isolation fuzz', () => {
     );
     const byKey = new Map(rows.map((r) => [r.dedup_key, r.event]));
     const missing = notFoundRequests
-      .filter((n) => !n.tolerated && !byKey.has(`portal:${n.requestId}:access.not_found`))
+      .filter((n) => !byKey.has(`portal:${n.requestId}:access.not_found`))
       .map((n) => `${n.caller.name} ${n.field}`);
     expect(missing).toEqual([]);
     for (const r of rows) expect(r.event.tenantIds).toEqual([tenantA]);
@@ -637,7 +607,7 @@ describe('schema-driven isolation fuzz', () => {
   it('the gateway and pve-sync never crashed or logged a masked error during the fuzz', () => {
     expect(stack.services.every((s) => s.running)).toBe(true);
     const unexpected = stack.logs.filter(
-      (l) => l.startsWith('[gateway]') && /unexpected error|"level":(50|60)/.test(l) && !isEmptyIdAuditBug(l),
+      (l) => l.startsWith('[gateway]') && /unexpected error|"level":(50|60)/.test(l),
     );
     expect(unexpected).toEqual([]);
   });
