@@ -7,11 +7,18 @@ import type { Redis } from 'ioredis';
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
+export const DEFAULT_LOCK_TTL_MS = 15_000;
+
 export class ConnectionLock {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly ttlMs = 60_000,
+    /**
+     * How long a lock outlives a holder that died (kill -9 mid-poll). A live holder extends it every
+     * ttl/3, so it only needs to cover a stalled event loop; it must stay short, or a crashed poller
+     * leaves its connection unpolled (and SYNC-001 firing) until it expires.
+     */
+    private readonly ttlMs = DEFAULT_LOCK_TTL_MS,
   ) {}
 
   /** Runs `fn` holding the connection's lock; returns undefined without running it when the lock is held elsewhere. */
