@@ -2,12 +2,15 @@
 //   events_per_s          inbox → committed chained rows (alert rules active), draining a backlog
 //   alert_latency_*_ms    event committed to the inbox (+ wake-up job) → AlertNotification received
 //                         on the tenant's pub/sub channel, with producers at a steady 500 events/s
-// Knobs (env): AUDIT_BENCH_EVENTS (backlog size, default 50000), AUDIT_BENCH_BATCH (default 1000),
+// Knobs (env): AUDIT_BENCH_EVENTS (backlog size, default 50000), AUDIT_BENCH_BATCH (default 2000,
+// the service's BATCH_SIZE default),
 // AUDIT_BENCH_SECONDS (latency phase, default 20), AUDIT_BENCH_RATE (default 500),
-// AUDIT_BENCH_PARALLELISM (batches in flight, default 1).
+// AUDIT_BENCH_PARALLELISM (batches in flight, default 2 = DRAIN_PARALLELISM). The load average is
+// reported with the result: the machines are shared, compare runs side by side.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -26,10 +29,10 @@ import { report } from './report.ts';
 
 const env = process.env;
 const BACKLOG = Number(env.AUDIT_BENCH_EVENTS ?? 50_000);
-const BATCH = Number(env.AUDIT_BENCH_BATCH ?? 1000);
+const BATCH = Number(env.AUDIT_BENCH_BATCH ?? 2000);
 const SECONDS = Number(env.AUDIT_BENCH_SECONDS ?? 20);
 const RATE = Number(env.AUDIT_BENCH_RATE ?? 500);
-const PARALLEL = Number(env.AUDIT_BENCH_PARALLELISM ?? 1);
+const PARALLEL = Number(env.AUDIT_BENCH_PARALLELISM ?? 2);
 const TENANTS = 20;
 
 function percentile(sorted: number[], p: number): number {
@@ -284,6 +287,7 @@ export async function run(): Promise<void> {
           alerts_missing: sent.size,
         },
         chains_verified: verified,
+        load_average: loadavg().map((l) => Number(l.toFixed(2))),
         goal_events_per_s: 5000,
       },
     );

@@ -14,7 +14,12 @@ describe('auditor config', () => {
       QUEUE_PREFIX: 'tenantgate',
       BATCH_SIZE: 250,
       CHECKPOINT_EVERY_RECORDS: 1000,
-      DRAIN_PARALLELISM: 1,
+      DRAIN_PARALLELISM: 2,
+      POISON_MAX_ATTEMPTS: 3,
+      POISON_RETRY_DELAY_MS: 10_000,
+      VERIFY_INTERVAL_MS: 300_000,
+      INBOX_RETENTION_HOURS: 168,
+      INBOX_RETENTION_BATCH: 5000,
     });
   });
 

@@ -14,10 +14,10 @@ export const AuditorConfigSchema = z.object({
   CHECKPOINT_INTERVAL_MS: envFields.positiveInt.default(300_000),
   SWEEP_INTERVAL_MS: envFields.positiveInt.default(5_000),
   MONITOR_INTERVAL_MS: envFields.positiveInt.default(15_000),
-  BATCH_SIZE: envFields.positiveInt.max(5000).default(500),
+  BATCH_SIZE: envFields.positiveInt.max(5000).default(2000),
   WORKER_CONCURRENCY: envFields.positiveInt.max(16).default(1),
   /** Inbox batches in flight at once in this process (claims are disjoint; chains serialise appends). */
-  DRAIN_PARALLELISM: envFields.positiveInt.max(8).default(1),
+  DRAIN_PARALLELISM: envFields.positiveInt.max(8).default(2),
   DB_POOL_MAX: envFields.positiveInt.default(10),
   /** Failed attempts after which an inbox row is quarantined as an audit.invalid_event record. */
   POISON_MAX_ATTEMPTS: envFields.positiveInt.max(100).default(3),
