@@ -45,5 +45,4 @@ describe('ConnectionLock', () => {
     expect(await other.withLock('c3', async () => 'intruder')).toEqual({ ran: false });
     expect(await run).toEqual({ ran: true, value: 'done' });
   });
-  });
 });
