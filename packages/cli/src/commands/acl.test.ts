@@ -168,6 +168,33 @@ describe('tenantgate acl explain', () => {
   });
 });
 
+describe('tenantgate acl hygiene', () => {
+  it('lists the findings as text or JSON lines, evaluating expiry at --now', { timeout: 120_000 }, async () => {
+    const [text, json, bad] = await Promise.all([
+      cli(['acl', 'hygiene', '--usercfg', cfg, '--now', '1790000000']),
+      cli(['acl', 'hygiene', '--usercfg', cfg, '--now', '1790000000', '--json']),
+      cli(['acl', 'hygiene', '--usercfg', cfg, '--now', 'yesterday']),
+    ]);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toMatch(/member 'ghost@pve' has no user entry/); // the parse warning
+    expect(text.stdout.split('\n')).toEqual([
+      'medium   DISABLED_USER_GRANTED User bob@pve is disabled but still holds privileges through membership in @devs; remove the entries and group memberships (re-enabling the account would restore them).',
+      'medium   TOKEN_NO_EXPIRY       API token alice@pve!ci never expires; set an expiry date and rotate it regularly.',
+      '',
+    ]);
+    const parsed = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { code: string; subject: string });
+    expect(parsed.map((f) => [f.code, f.subject])).toEqual([
+      ['DISABLED_USER_GRANTED', 'bob@pve'],
+      ['TOKEN_NO_EXPIRY', 'alice@pve!ci'],
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--now must be epoch seconds/);
+  });
+});
+
 describe('tenantgate usercfg normalize', () => {
   it('prints the canonical writer output and parse warnings on stderr', async () => {
     const r = await cli(['usercfg', 'normalize', cfg]);

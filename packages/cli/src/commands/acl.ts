@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { AccessModel, DEFAULT_PVE_VERSION, normalizePath, type FlagMap } from '@tenantgate/pve-access';
+import { AccessModel, DEFAULT_PVE_VERSION, hygieneFindings, normalizePath, type FlagMap } from '@tenantgate/pve-access';
 import { loadUserCfg } from './usercfg.ts';
 
 interface CommonOptions {
@@ -181,5 +181,26 @@ export function register(program: Command): void {
       }
       const e = model.explain(opts.subject, path, opts.priv);
       process.stdout.write(opts.json ? `${JSON.stringify(e, null, 2)}\n` : `${e.sentences.join('\n')}\n`);
+    });
+  acl
+    .command('hygiene')
+    .description(
+      'list risky access settings: tokens without expiry or privsep, admins on /, disabled users with grants',
+    )
+    .requiredOption('--usercfg <file>', 'path to a PVE user.cfg')
+    .option('--now <epoch>', 'evaluate expiry at this time (epoch seconds; default: now)')
+    .option('--json', 'print one JSON finding per line')
+    .option('--pve-version <version>', 'PVE version of the built-in roles (e.g. 9.1, 8.4)', DEFAULT_PVE_VERSION)
+    .action(async (opts: CommonOptions & { now?: string; json?: boolean }) => {
+      if (opts.now !== undefined && !/^\d+$/.test(opts.now))
+        throw new Error(`--now must be epoch seconds, not '${opts.now}'`);
+      const { config } = await loadUserCfg(opts.usercfg, opts.pveVersion);
+      const now = opts.now === undefined ? Math.floor(Date.now() / 1000) : Number(opts.now);
+      const findings = hygieneFindings(config, { now, pveVersion: opts.pveVersion });
+      const lines = findings.map((f) =>
+        opts.json ? JSON.stringify(f) : `${f.severity.padEnd(8)} ${f.code.padEnd(21)} ${f.message}`,
+      );
+      if (!opts.json && lines.length === 0) lines.push('no findings');
+      process.stdout.write(lines.length > 0 ? `${lines.join('\n')}\n` : '');
     });
 }
