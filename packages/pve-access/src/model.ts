@@ -111,6 +111,8 @@ export class AccessModel {
   private readonly validAcl: AclEntry[] = [];
   private readonly index: AclIndex;
   private grantIndexCache: GrantIndex | undefined;
+  /** Grant-level path chains for roles()/explain(), per path string (bounded like principals). */
+  private readonly grantPaths = new Map<string, GrantPathInfo>();
 
   private constructor(
     private readonly config: UserConfig,
@@ -487,9 +489,14 @@ export class AccessModel {
   }
 
   private grantPathInfo(raw: string): GrantPathInfo {
+    const cached = this.grantPaths.get(raw);
+    if (cached) return cached;
     const path = normalizePath(raw);
     if (path === null) throw AccessError.invalidPath(raw);
-    return this.grantIndex().pathInfo(path, this.vmPool, this.storagePools);
+    const info = this.grantIndex().pathInfo(path, this.vmPool, this.storagePools);
+    if (this.grantPaths.size >= MAX_CACHED_PRINCIPALS) this.grantPaths.clear();
+    this.grantPaths.set(raw, info);
+    return info;
   }
 
   /** Raw role walk grants for roles(): tokens without privsep resolve as their owner (C8). */
