@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testRedisUrl, uniquePrefix, type TestDatabase } from '@tenantgate/testing';
 import { startHarness, type Harness } from './testing/harness.ts';
@@ -69,6 +72,28 @@ describe('GraphiQL (GRAPHIQL=true)', () => {
     expect(api.status).toBe(200);
     expect(await api.json()).toEqual({ data: { __typename: 'Query' } });
   });
+});
+
+// Optional: a real browser renders the page from the local assets under its CSP (Debian `chromium`).
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+
+describe.skipIf(!CHROMIUM)('GraphiQL in headless Chromium', () => {
+  it('renders the GraphiQL editor (React + Monaco) from same-origin assets only', async () => {
+    const { stdout } = await promisify(execFile)(
+      CHROMIUM!,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--virtual-time-budget=15000',
+        '--dump-dom',
+        `${origin(on)}/graphiql`,
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    expect(stdout).toContain('graphiql-container');
+    expect(stdout).toContain('monaco-editor');
+  }, 60_000);
 });
 
 describe('GraphiQL (GRAPHIQL=false)', () => {
