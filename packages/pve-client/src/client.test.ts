@@ -336,6 +336,20 @@ describe('response validation', () => {
     expect(err.message).toContain('[alpha: GET /nodes/pve1/qemu]');
   });
 
+  // Found by the bad-input suite (simulator hugeResponse knob): repeated /cluster/resources entries
+  // reached pve-sync, whose upsert failed with an INTERNAL "ON CONFLICT … cannot affect row a second time".
+  it('regression: repeated /cluster/resources entries are an invalid response, not an internal error', async () => {
+    const guest = { id: 'qemu/100', type: 'qemu', vmid: 100, node: 'pve1', status: 'running' };
+    respond(
+      JSON.stringify({ data: [guest, { id: 'node/pve1', type: 'node', node: 'pve1', status: 'online' }, guest] }),
+    );
+    const err = (await failure(client().clusterResources())) as PveResponseInvalidError;
+    expect(err.code).toBe('PVE_RESPONSE_INVALID');
+    expect(err.problem).toBe('schema');
+    expect(err.field).toBe('data[2].id');
+    expect(err.message).toContain("duplicate resource id 'qemu/100'");
+  });
+
   it('a missing required field, a missing envelope and a missing total are each refused', async () => {
     respond(JSON.stringify({ data: { release: '9.1', repoid: 'ab' } }));
     expect(((await failure(client().version())) as PveResponseInvalidError).field).toBe('data.version');

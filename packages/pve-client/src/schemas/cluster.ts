@@ -130,7 +130,16 @@ export const clusterResourceSchema = byType(
   },
   otherResourceSchema,
 );
-export const clusterResourcesSchema = z.array(clusterResourceSchema);
+/** Each resource id appears once: PVE builds the list from one map per type, so a repeat is a broken response. */
+export const clusterResourcesSchema = z.array(clusterResourceSchema).superRefine((items, ctx) => {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    const id = (item as { id?: unknown }).id;
+    if (typeof id !== 'string') return;
+    if (seen.has(id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate resource id '${id}'` });
+    seen.add(id);
+  });
+});
 export type PveClusterResource = z.output<typeof clusterResourceSchema>;
 export type PveGuestResource = z.output<typeof guestResourceSchema>;
 export type PveNodeResource = z.output<typeof nodeResourceSchema>;
