@@ -4,6 +4,7 @@
 //   migrations, the PVE simulator (demo scenario: two clusters), demo tenants/users/connections,
 //   then pve-sync, auditor and gateway as child processes.
 // Writes .data/stack.json for operators, the CLI and outside tests; Ctrl-C stops everything.
+import { createPublicKey } from 'node:crypto';
 import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -38,6 +39,10 @@ export function serviceEnv(o: ServicesOptions): Record<string, string> {
     LOG_LEVEL: o.logLevel ?? 'info',
     CREDENTIALS_KEY: o.secrets.credentialsKey,
     AUDIT_SIGNING_KEY: o.secrets.auditSigningKey,
+    // The gateway verifies the bundles it exports against the auditor's checkpoint key.
+    AUDIT_PUBLIC_KEYS: createPublicKey(o.secrets.auditSigningKey)
+      .export({ format: 'der', type: 'spki' })
+      .toString('base64'),
     GATEWAY_HOST: o.gatewayHost,
     GATEWAY_PORT: String(o.gatewayPort),
     ...o.extraEnv,
