@@ -5,6 +5,8 @@
 //   e2e:faults  the long form of the end-to-end fault test (test/faults)
 //   lint        lint + typecheck only
 import { spawn } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { repoRoot } from './paths.ts';
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -37,7 +39,33 @@ async function main(): Promise<number> {
     case 'test': {
       const lintCode = await lint();
       if (lintCode !== 0) return lintCode;
-      return await run('pnpm', ['exec', 'vitest', 'run', ...args]);
+      const resultsFile = join(repoRoot, '.data', 'test-results.json');
+      await rm(resultsFile, { force: true });
+      const code = await run('pnpm', [
+        'exec',
+        'vitest',
+        'run',
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${resultsFile}`,
+        ...args,
+      ]);
+      // A plain closing line any CI understands, from vitest's own JSON report.
+      try {
+        const r = JSON.parse(await readFile(resultsFile, 'utf8')) as {
+          numPassedTests: number;
+          numFailedTests: number;
+          numPendingTests: number;
+        };
+        process.stdout.write(
+          `\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped\n`,
+        );
+        if (r.numFailedTests > 0 && code === 0) return 1;
+      } catch {
+        process.stdout.write('\ntests: no test report was written\n');
+        return code === 0 ? 1 : code;
+      }
+      return code;
     }
     case 'e2e:faults':
       // The long form of test/faults (several rounds of every fault, more activity); `npm test` runs one round.
