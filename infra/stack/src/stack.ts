@@ -161,6 +161,8 @@ export async function startStack(_args: string[], env: NodeJS.ProcessEnv): Promi
       secrets,
       logLevel: env.LOG_LEVEL ?? 'info',
       onLine: (service, line) => process.stdout.write(`${formatLogLine(service, line)}\n`),
+      // A person at a terminal: GraphiQL (served locally) and introspection on; production defaults are off.
+      extraEnv: { GRAPHIQL: env.GRAPHIQL ?? 'true', INTROSPECTION: env.INTROSPECTION ?? 'true' },
     });
     for (const p of procs) stops.push({ name: p.label, stop: () => p.stop() });
     for (const p of procs) {
@@ -200,7 +202,7 @@ export async function startStack(_args: string[], env: NodeJS.ProcessEnv): Promi
 
     const user = seed.logins.find((l) => l.role === 'tenant_user')!;
     say('');
-    say(`tenantgate is running. GraphQL: ${gatewayUrl}`);
+    say(`tenantgate is running. GraphQL: ${gatewayUrl} (open it in a browser for GraphiQL)`);
     say('Demo logins (demo only, loopback only; also in .data/stack.json):');
     for (const l of seed.logins) {
       say(
