@@ -331,6 +331,52 @@ describe('alertStream over graphql-ws', () => {
     expect(got.every((g) => g.alertStream.alertId === s.alertA)).toBe(true);
   });
 
+  // Found by the long fault test: alerts published while the gateway's Redis subscriber was
+  // reconnecting never reached open sockets — the feed read Postgres only once.
+  it('regression: a live notification that was lost (Redis reconnect) is read from Postgres, in order', async () => {
+    const headers = await loginHeaders(h, 'alice', s.password, s.tenantA);
+    const client = h.wsClient({ authorization: headers.authorization, tenantId: s.tenantA });
+    const insert = async (state: string) =>
+      (
+        await h
+          .em()
+          .execute<Array<{ id: string }>>(
+            `INSERT INTO alert_event (alert_id, tenant_id, from_state, to_state) VALUES (?, ?, 'firing', ?) RETURNING id::text AS id`,
+            [s.alertA, s.tenantA, state],
+          )
+      )[0]!.id;
+    const [{ id: head }] = await h
+      .em()
+      .execute<Array<{ id: string }>>(`SELECT COALESCE(max(id), 0)::text AS id FROM alert_event`);
+    const sub = take<{ alertStream: { cursor: string; state: string } }>(client, SUB, { after: head }, 2);
+    await new Promise((r) => setTimeout(r, 300));
+    const lost = await insert('acknowledged'); // its notification never arrives
+    const second = await insert('resolved');
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const listeners = await h.redis.pubsub('NUMSUB', alertChannel(h.prefix, s.tenantA)).then((r) => Number(r[1]));
+      if (listeners > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await h.redis.publish(
+      alertChannel(h.prefix, s.tenantA),
+      JSON.stringify({
+        cursor: second,
+        alertId: s.alertA,
+        tenantId: s.tenantA,
+        ruleCode: 'AUTH-001',
+        state: 'resolved',
+        fromState: 'firing',
+        severity: 'high',
+        title: 't',
+        at: new Date().toISOString(),
+      }),
+    );
+    const got = await sub.done;
+    expect(got.map((g) => g.alertStream.cursor)).toEqual([lost, second]);
+    expect(got.map((g) => g.alertStream.state)).toEqual(['acknowledged', 'resolved']);
+  });
+
   it('replays nothing at or before the cursor and never another tenant’s events', async () => {
     const headers = await loginHeaders(h, 'bob', s.password, s.tenantB);
     const client = h.wsClient({ Authorization: headers.authorization, tenantId: s.tenantB });

@@ -23,8 +23,10 @@ const safeJson = {
 /**
  * Alert notifications of one tenant (or the provider): replay of alert_event rows after a cursor
  * from Postgres, then live notifications from Redis pub/sub (`alertChannel(prefix, tenant)`), which
- * the auditor publishes. Live events are deduplicated against the replay by cursor, so delivery is
- * at-least-once without gaps and without repeats inside one stream.
+ * the auditor publishes. Postgres stays the source of truth: the stream reads it again whenever a
+ * live notification skips cursors (one was lost, e.g. while the Redis subscriber reconnected), when
+ * the subscriber connection is ready again after a reconnect, and on a safety interval. Events are
+ * deduplicated by cursor, so delivery is at-least-once without gaps and without repeats.
  */
 export class AlertFeed {
   readonly #target: EventTarget;
@@ -36,6 +38,7 @@ export class AlertFeed {
     publisher: Redis,
     private readonly prefix: string,
     private readonly logger: Logger,
+    private readonly safetyPollMs = 10_000,
   ) {
     this.#target = createRedisEventTarget({
       publishClient: publisher,
@@ -52,6 +55,7 @@ export class AlertFeed {
     const topic = alertChannel(this.prefix, tenantId);
     return new Repeater<AlertNotification>(async (push, stop) => {
       const queue: AlertNotification[] = [];
+      let catchUpRequested = false;
       let wake: (() => void) | undefined;
       const listener = (event: Event) => {
         const detail = (event as CustomEvent).detail;
@@ -63,52 +67,74 @@ export class AlertFeed {
         queue.push(res.data);
         wake?.();
       };
+      const requestCatchUp = () => {
+        catchUpRequested = true;
+        wake?.();
+      };
       this.#target.addEventListener(topic, listener);
+      // ioredis re-subscribes after a reconnect; whatever was published meanwhile is read from Postgres.
+      this.subscriber.on('ready', requestCatchUp);
+      const safetyPoll = setInterval(requestCatchUp, this.safetyPollMs);
       try {
         // The event target subscribes without waiting; a second SUBSCRIBE on the same connection
         // resolves once Redis has confirmed both, so nothing published after this point is missed.
         await this.subscriber.subscribe(topic);
         let last = BigInt(after ?? '0');
         const em = this.orm.em.fork();
-        for (;;) {
-          const rows = await this.alerts.eventsAfter(em, tenantId, last.toString(), REPLAY_BATCH);
-          for (const r of rows) {
-            const n: AlertNotification = {
-              cursor: r.id,
-              alertId: r.alert_id,
-              tenantId: r.tenant_id,
-              ruleCode: r.rule_code,
-              state: r.to_state as AlertNotification['state'],
-              fromState: (r.from_state ?? null) as AlertNotification['fromState'],
-              severity: r.severity as AlertNotification['severity'],
-              title: r.title,
-              at: new Date(r.at).toISOString(),
-            };
-            last = BigInt(r.id);
-            if (accept(n)) await push(n);
+        const catchUp = async () => {
+          catchUpRequested = false;
+          for (;;) {
+            em.clear();
+            const rows = await this.alerts.eventsAfter(em, tenantId, last.toString(), REPLAY_BATCH);
+            for (const r of rows) {
+              const n: AlertNotification = {
+                cursor: r.id,
+                alertId: r.alert_id,
+                tenantId: r.tenant_id,
+                ruleCode: r.rule_code,
+                state: r.to_state as AlertNotification['state'],
+                fromState: (r.from_state ?? null) as AlertNotification['fromState'],
+                severity: r.severity as AlertNotification['severity'],
+                title: r.title,
+                at: new Date(r.at).toISOString(),
+              };
+              last = BigInt(r.id);
+              if (accept(n)) await push(n);
+            }
+            if (rows.length < REPLAY_BATCH) break;
           }
-          if (rows.length < REPLAY_BATCH) break;
-        }
+        };
+        await catchUp();
         let stopped = false;
         void stop.then(() => {
           stopped = true;
           wake?.();
         });
         while (!stopped) {
+          if (catchUpRequested) {
+            await catchUp();
+            continue;
+          }
           const n = queue.shift();
           if (!n) {
             await new Promise<void>((resolve) => (wake = resolve));
             wake = undefined;
             continue;
           }
-          if (BigInt(n.cursor) <= last) continue;
-          last = BigInt(n.cursor);
+          const cursor = BigInt(n.cursor);
+          if (cursor <= last) continue;
+          // Cursors skipped: an earlier notification may have been lost; Postgres has it.
+          if (cursor > last + 1n) await catchUp();
+          if (cursor <= last) continue;
+          last = cursor;
           if (accept(n)) await push(n);
         }
       } catch (err) {
         this.logger.error({ err, topic }, 'alert stream failed');
         stop(err);
       } finally {
+        clearInterval(safetyPoll);
+        this.subscriber.off('ready', requestCatchUp);
         this.#target.removeEventListener(topic, listener);
       }
     });
