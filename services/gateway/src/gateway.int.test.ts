@@ -345,9 +345,9 @@ describe('alertStream over graphql-ws', () => {
             [s.alertA, s.tenantA, state],
           )
       )[0]!.id;
-    const [{ id: head }] = await h
-      .em()
-      .execute<Array<{ id: string }>>(`SELECT COALESCE(max(id), 0)::text AS id FROM alert_event`);
+    const head = (
+      await h.em().execute<Array<{ id: string }>>(`SELECT COALESCE(max(id), 0)::text AS id FROM alert_event`)
+    )[0]!.id;
     const sub = take<{ alertStream: { cursor: string; state: string } }>(client, SUB, { after: head }, 2);
     await new Promise((r) => setTimeout(r, 300));
     const lost = await insert('acknowledged'); // its notification never arrives
