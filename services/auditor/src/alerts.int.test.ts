@@ -231,3 +231,110 @@ describe('monitors (injectable clock)', () => {
     expect(await open()).toEqual([]);
   });
 });
+
+describe('VM-001 through the pipeline', () => {
+  const deleted = (vmid: number, at: string, pool: string | null = null) =>
+    event({
+      connectionId: conn,
+      source: 'pve.inventory',
+      category: 'guest',
+      action: 'guest.deleted',
+      outcome: 'success',
+      actor: { type: 'unknown', id: null, principal: null },
+      node: 'pve1',
+      target: { type: 'qemu', id: String(vmid), name: `vm${vmid}`, path: `/vms/${vmid}` },
+      guest: { vmid, pool },
+      detection: 'diff',
+      occurredAt: at,
+      observedAt: at,
+    });
+  const destroyTask = (vmid: number, at: string, observedAt: string, pool: string | null = null) =>
+    event({
+      connectionId: conn,
+      category: 'task',
+      action: 'task.qmdestroy',
+      outcome: 'success',
+      node: 'pve1',
+      target: { type: 'qemu', id: String(vmid), name: `vm${vmid}`, path: `/vms/${vmid}` },
+      guest: { vmid, pool },
+      upid: `UPID:pve1:0000AB12:00C0FFEE:69230000:qmdestroy:${vmid}:alice@pve:`,
+      occurredAt: at,
+      observedAt,
+    });
+  const vm001 = async (tenant: string, vmid: number) =>
+    (
+      await env.db.query<{ id: string; state: string; severity: string; title: string; occurrences: number }>(
+        `SELECT a.id, a.state, a.severity, a.title, a.occurrences FROM alert a JOIN alert_rule r ON r.id = a.rule_id
+         WHERE r.code = 'VM-001' AND a.tenant_id = $1 AND a.dedup_key = $2 ORDER BY a.created_at`,
+        [tenant, `guest:${conn}:${vmid}`],
+      )
+    ).rows;
+  const trail = async (alertId: string) =>
+    (
+      await env.db.query<{ from_state: string | null; to_state: string; note: string | null }>(
+        `SELECT from_state, to_state, note FROM alert_event WHERE alert_id = $1 ORDER BY id`,
+        [alertId],
+      )
+    ).rows;
+
+  it('regression: VM-001 is downgraded when the destroy task arrives after the inventory diff', async () => {
+    const s = env.newService();
+    // poll n: the inventory diff; poll n+1: the destroy task (it ran a few seconds before the diff)
+    await insertEvents(env.db, [deleted(100, '2026-11-21T09:00:30.000Z')]);
+    await s.drainNow();
+    const [before] = await vm001(acme, 100);
+    expect(before).toMatchObject({
+      state: 'firing',
+      severity: 'high',
+      title: 'Guest 100 (vm100) vanished without a destroy task',
+    });
+
+    await insertEvents(env.db, [destroyTask(100, '2026-11-21T09:00:25.000Z', '2026-11-21T09:00:40.000Z')]);
+    await s.drainNow();
+    const after = await vm001(acme, 100);
+    expect(after).toHaveLength(1); // the same alert, re-classified: not a second one
+    expect(after[0]).toMatchObject({
+      id: before!.id,
+      state: 'firing',
+      severity: 'low',
+      title: 'Guest 100 (vm100) destroyed',
+      occurrences: 2,
+    });
+    const events = await trail(before!.id);
+    expect(events.map((e) => [e.from_state, e.to_state])).toEqual([
+      [null, 'firing'],
+      ['firing', 'firing'],
+    ]);
+    expect(events[1]!.note).toMatch(/high → low/);
+    const cursor = (
+      await env.db.query<{ id: string }>(`SELECT max(id)::text AS id FROM alert_event WHERE alert_id = $1`, [
+        before!.id,
+      ])
+    ).rows[0]!.id;
+    await waitFor(() => received.some((n) => n.cursor === cursor));
+    expect(received.find((n) => n.cursor === cursor)).toMatchObject({
+      alertId: before!.id,
+      tenantId: acme,
+      ruleCode: 'VM-001',
+      fromState: 'firing',
+      state: 'firing',
+      severity: 'low',
+      title: 'Guest 100 (vm100) destroyed',
+    });
+  });
+
+  it('downgrades within one batch too (diff observed before the task of the same poll)', async () => {
+    const s = env.newService();
+    await insertEvents(env.db, [
+      destroyTask(201, '2026-11-21T10:00:05.000Z', '2026-11-21T10:00:31.000Z', 'gx'),
+      deleted(201, '2026-11-21T10:00:30.000Z', 'gx'),
+    ]);
+    await s.drainNow();
+    const rows = await vm001(globex, 201);
+    expect(rows.map((r) => [r.state, r.severity, r.occurrences])).toEqual([['firing', 'low', 2]]);
+    expect((await trail(rows[0]!.id)).map((e) => [e.from_state, e.to_state])).toEqual([
+      [null, 'firing'],
+      ['firing', 'firing'],
+    ]);
+  });
+});

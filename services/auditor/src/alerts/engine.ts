@@ -127,6 +127,19 @@ export class AlertEngine {
           out.push(...res.notifications);
           firedInBatch.set(oid, res.alertId);
           open.add(oid);
+        } else if (s.type === 'reclassify') {
+          // occurrences counted for this alert so far in the batch land first: their severity
+          // must not override the re-classification
+          const alertId = firedInBatch.get(oid);
+          const pending = alertId === undefined ? undefined : bumps.get(alertId);
+          if (pending) {
+            await this.store.addOccurrences(tx, [pending]);
+            bumps.delete(pending.alertId);
+          }
+          const res = await this.store.reclassify(tx, ref, event.tenantId, s, new Date(event.occurredAt));
+          out.push(...res.notifications);
+          firedInBatch.set(oid, res.alertId);
+          open.add(oid);
         } else if (open.has(oid)) {
           if (firedInBatch.has(oid))
             await this.store.addOccurrences(

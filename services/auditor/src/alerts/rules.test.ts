@@ -209,6 +209,56 @@ describe('VM-001 guest destroyed', () => {
   });
 });
 
+describe('VM-001 order of diff and task', () => {
+  const diff = (at: number) =>
+    ev({ at, category: 'guest', action: 'guest.deleted', outcome: 'success', detection: 'diff', vmid: 100 });
+  const destroy = (at: number) =>
+    ev({
+      at,
+      category: 'task',
+      action: 'task.qmdestroy',
+      outcome: 'success',
+      vmid: 100,
+      upid: 'UPID:pve1:0000AB12:00C0FFEE:69230000:qmdestroy:100:alice@pve:',
+    });
+
+  it('regression: VM-001 is downgraded when the destroy task arrives after the inventory diff', () => {
+    // one poll reports the diff first; the task event (same destruction, a few seconds earlier on
+    // the source clock) is processed after it
+    const signals = run('VM-001', [diff(30), destroy(25)]);
+    expect(signals.map((s) => [s.at, s.type, 'severity' in s ? s.severity : null])).toEqual([
+      [0, 'fire', 'high'],
+      [1, 'reclassify', 'low'],
+    ]);
+    expect(signals[0]).toMatchObject({
+      dedupKey: 'guest:conn:100',
+      title: 'Guest 100 vanished without a destroy task',
+    });
+    expect(signals[1]).toMatchObject({
+      dedupKey: 'guest:conn:100',
+      title: 'Guest 100 destroyed',
+      labels: { upid: expect.stringContaining('qmdestroy') },
+    });
+    // the task from an adjacent poll, ten minutes later, is still the same destruction
+    expect(run('VM-001', [diff(0), destroy(600)]).map((s) => s.type)).toEqual(['fire', 'reclassify']);
+  });
+
+  it('keeps high when the task comes outside the correlation window, and low in task-first order', () => {
+    expect(
+      run('VM-001', [diff(0), destroy(3 * 3600)]).map((s) => [s.type, 'severity' in s ? s.severity : null]),
+    ).toEqual([
+      ['fire', 'high'],
+      ['fire', 'low'],
+    ]);
+    expect(run('VM-001', [destroy(0), diff(5)]).map((s) => [s.type, 'severity' in s ? s.severity : null])).toEqual([
+      ['fire', 'low'],
+      ['fire', 'low'],
+    ]);
+    // a re-classified guest is not re-classified again by a second task report
+    expect(run('VM-001', [diff(0), destroy(1), destroy(2)]).map((s) => s.type)).toEqual(['fire', 'reclassify', 'fire']);
+  });
+});
+
 describe('BKP-001 backup failed', () => {
   it('fires on a failed vzdump and resolves on the next success', () => {
     const tl = [

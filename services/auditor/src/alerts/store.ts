@@ -3,7 +3,7 @@
 // notifications to publish after the surrounding transaction commits.
 import type { AlertNotification } from '@tenantgate/shared';
 import type { Tx } from '../db.ts';
-import { SEVERITY_RANK, type Clock, type FireSignal, type Severity } from './types.ts';
+import { SEVERITY_RANK, type Clock, type FireSignal, type ReclassifySignal, type Severity } from './types.ts';
 
 type State = 'pending' | 'firing' | 'acknowledged' | 'resolved' | 'silenced';
 
@@ -96,6 +96,37 @@ export class AlertStore {
       return { alertId: id, notifications: [await this.#event(tx, alert, null, state, null, null)] };
     }
     throw new Error(`could not open or update alert ${rule.code}/${signal.dedupKey}`);
+  }
+
+  /**
+   * Re-classifies the open alert of (rule, tenant, dedup key): severity, title and labels take the
+   * signal's values (downgrades included), the occurrence is counted, and the change is an alert
+   * event (from_state = to_state, with the note) returned for publication. With no open alert it
+   * fires one with the signal's values.
+   */
+  async reclassify(
+    tx: Tx,
+    rule: RuleRef,
+    tenantId: string | null,
+    signal: ReclassifySignal,
+    seenAt: Date,
+  ): Promise<{ alertId: string; notifications: AlertNotification[] }> {
+    const [open] = await this.#lockOpen(
+      tx,
+      `a.rule_id = $1 AND a.tenant_id IS NOT DISTINCT FROM $2 AND a.dedup_key = $3`,
+      [rule.id, tenantId, signal.dedupKey],
+    );
+    const { note, ...rest } = signal;
+    if (!open) return await this.fireReturningId(tx, rule, tenantId, { ...rest, type: 'fire' }, seenAt);
+    const title = signal.title.slice(0, 500);
+    await tx.query(
+      `UPDATE alert SET occurrences = occurrences + 1, last_seen_at = GREATEST(last_seen_at, $2), severity = $3, title = $4,
+         labels = labels || $5::jsonb, updated_at = $6 WHERE id = $1`,
+      [open.id, seenAt, signal.severity, title, JSON.stringify(signal.labels ?? {}), this.clock.now()],
+    );
+    if (open.severity === signal.severity && open.title === title) return { alertId: open.id, notifications: [] };
+    const changed = { ...open, severity: signal.severity, title };
+    return { alertId: open.id, notifications: [await this.#event(tx, changed, open.state, open.state, null, note)] };
   }
 
   /** Counts further occurrences of open alerts (batched: one statement for many alerts). */

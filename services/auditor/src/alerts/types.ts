@@ -58,7 +58,17 @@ export interface ResolveSignal {
   dedupKey: string;
   note?: string;
 }
-export type Signal = FireSignal | ResolveSignal;
+/**
+ * Changes the severity, title and labels of the open alert of `dedupKey` once later evidence
+ * re-classifies it (VM-001: the destroy task arrives after the inventory diff). The change is an
+ * alert event like a transition (from_state = to_state, with the note) and is published. With no
+ * open alert it fires one with these values.
+ */
+export interface ReclassifySignal extends Omit<FireSignal, 'type'> {
+  type: 'reclassify';
+  note: string;
+}
+export type Signal = FireSignal | ResolveSignal | ReclassifySignal;
 
 export interface RuleContext<P> {
   params: P;

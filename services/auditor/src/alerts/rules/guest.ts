@@ -7,13 +7,19 @@ const taskType = (e: RuleEvent) => (e.action.startsWith('task.') ? e.action.slic
 
 const NoParams = z.object({});
 
-type DestroyState = { destroyTaskAt: number | null };
+type DestroyState = {
+  destroyTaskAt: number | null;
+  /** When the inventory diff reported the guest gone with no destroy task known (alert raised as high). */
+  vanishedAt?: number | null;
+};
 const CORRELATION_MS = 3_600_000;
 
 /**
  * VM-001: a guest destroyed by a destroy task (low), or vanished from the inventory without one
- * (high). The state per guest remembers the destroy task, so the inventory diff that follows it
- * (pve-sync reports `guest.deleted` without a UPID) is recognised as expected.
+ * (high). pve-sync reports the diff (`guest.deleted`, no UPID) and the task from one poll or
+ * adjacent polls in either order, so the state per guest remembers both: a diff after the task
+ * is recognised as expected, and a task that arrives within the correlation window after a diff
+ * re-classifies the open `high` alert as `low` (a `reclassify` signal, an alert event of its own).
  */
 export const guestDestroyed: RuleDefinition<Record<string, never>, DestroyState> = {
   kind: 'guest_destroyed',
@@ -25,21 +31,42 @@ export const guestDestroyed: RuleDefinition<Record<string, never>, DestroyState>
       : null,
   evaluate(state, e) {
     const name = e.targetName ? ` (${e.targetName})` : '';
-    const isTask = e.action.startsWith('task.');
-    const taskAt = isTask ? e.occurredAt : (state?.destroyTaskAt ?? null);
-    const vanished =
-      !isTask && e.upid === null && (taskAt === null || Math.abs(e.occurredAt - taskAt) > CORRELATION_MS);
+    const guest = `Guest ${e.vmid ?? e.targetId}${name}`;
+    const dedupKey = `guest:${guestKey(e)}`;
+    const within = (a: number | null | undefined, b: number) => a != null && Math.abs(a - b) <= CORRELATION_MS;
+    const labels = { vmid: e.vmid, node: e.node, upid: e.upid, actor: e.actorId };
+    if (e.action.startsWith('task.')) {
+      const nextState = { destroyTaskAt: e.occurredAt, vanishedAt: null };
+      if (within(state?.vanishedAt, e.occurredAt))
+        return {
+          state: nextState,
+          signals: [
+            {
+              type: 'reclassify',
+              dedupKey,
+              severity: 'low',
+              title: `${guest} destroyed`,
+              labels,
+              note: `destroy task ${e.upid ?? '?'} arrived after the inventory diff: expected destruction, high → low`,
+            },
+          ],
+        };
+      return {
+        state: nextState,
+        signals: [{ type: 'fire', dedupKey, severity: 'low', title: `${guest} destroyed`, labels }],
+      };
+    }
+    const taskAt = state?.destroyTaskAt ?? null;
+    const vanished = e.upid === null && !within(taskAt, e.occurredAt);
     return {
-      state: { destroyTaskAt: taskAt },
+      state: { destroyTaskAt: taskAt, vanishedAt: vanished ? e.occurredAt : (state?.vanishedAt ?? null) },
       signals: [
         {
           type: 'fire',
-          dedupKey: `guest:${guestKey(e)}`,
+          dedupKey,
           severity: vanished ? 'high' : 'low',
-          title: vanished
-            ? `Guest ${e.vmid ?? e.targetId}${name} vanished without a destroy task`
-            : `Guest ${e.vmid ?? e.targetId}${name} destroyed`,
-          labels: { vmid: e.vmid, node: e.node, upid: e.upid, actor: e.actorId },
+          title: vanished ? `${guest} vanished without a destroy task` : `${guest} destroyed`,
+          labels,
         },
       ],
     };
