@@ -15,6 +15,7 @@ export {
 export type { Explanation, ExplanationStep, WalkTrace, TraceEntry } from './explain.ts';
 export { getAccessPermissions, type AccessPermissionsResult } from './api-permissions.ts';
 export { hygieneFindings, FindingCode, type Finding, type FindingSeverity, type HygieneOptions } from './hygiene.ts';
+export { findingsForItem, hygieneIndex, type AccessItemRef } from './hygiene-items.ts';
 export { builtinRoleSet, knownPveVersions, DEFAULT_PVE_VERSION, type BuiltinRoleSet } from './builtin-roles.ts';
 export {
   normalizePath,

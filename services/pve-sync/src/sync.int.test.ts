@@ -237,12 +237,10 @@ describe('logins, cluster log and access configuration', () => {
     const acl = (await inbox(`event->>'action' = 'acl.granted'`)).map((x) => x.event);
     expect(acl).toHaveLength(1);
     expect(acl[0]).toMatchObject({ detection: 'diff', target: { type: 'acl', path: '/' } });
-    expect(acl[0]!.payload.findings).toEqual(expect.arrayContaining(['administrator-on-root']));
+    expect(acl[0]!.payload.findings).toEqual(['ADMIN_ON_ROOT']);
     const token = (await inbox(`event->>'action' = 'token.created'`)).map((x) => x.event);
     expect(token[0]).toMatchObject({ target: { id: 'dave@pve!automation' } });
-    expect(token[0]!.payload.findings).toEqual(
-      expect.arrayContaining(['token-privsep-disabled', 'token-without-expiry']),
-    );
+    expect(token[0]!.payload.findings).toEqual(['TOKEN_NO_EXPIRY', 'TOKEN_PRIVSEP_OFF']);
   });
 
   it('raises a sync gap (SYNC-001) when the cluster log ring buffer turned over between polls', async () => {

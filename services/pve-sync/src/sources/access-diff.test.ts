@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { diffAccessKind, findings, normaliseAccess } from './access-diff.ts';
+import { hygieneFindings, hygieneIndex } from '@tenantgate/pve-access';
+import { accessItemRef, accessUserConfig, diffAccessKind, normaliseAccess } from './access-diff.ts';
 
 const base = {
   users: [
@@ -29,18 +30,27 @@ describe('access snapshots', () => {
     expect(diffAccessKind('pools', before.pools, after.pools)).toEqual([]);
   });
 
-  it('finds hygiene problems', () => {
+  it('regression: hygiene findings come from the pve-access engine, with its codes', () => {
     const snap = normaliseAccess(base);
-    expect(findings('tokens', 'alice@pve!ci', snap.tokens['alice@pve!ci']!, snap, 0)).toEqual([
-      'token-without-expiry',
-      'token-privsep-disabled',
+    const config = accessUserConfig(base);
+    const engine = hygieneFindings(config, { now: 0 });
+    const index = hygieneIndex(config, { now: 0 });
+    const codesOf = (kind: Parameters<typeof accessItemRef>[0], key: string) =>
+      [...new Set(index.forItem(accessItemRef(kind, key, snap[kind][key]!)).map((f) => f.code))].sort();
+    expect(codesOf('tokens', 'alice@pve!ci')).toEqual(['TOKEN_NO_EXPIRY', 'TOKEN_PRIVSEP_OFF']);
+    expect(codesOf('acl', '/|user|alice@pve|Administrator')).toEqual(['ADMIN_ON_ROOT']);
+    // The same names the engine (gateway access review, CLI) reports for the same configuration.
+    expect(engine.map((f) => `${f.code} ${f.subject}`).sort()).toEqual([
+      'ADMIN_ON_ROOT alice@pve',
+      'TOKEN_NO_EXPIRY alice@pve!ci',
+      'TOKEN_PRIVSEP_OFF alice@pve!ci',
     ]);
-    expect(
-      findings('acl', '/|user|alice@pve|Administrator', snap.acl['/|user|alice@pve|Administrator']!, snap, 0),
-    ).toEqual(['administrator-on-root', 'propagating-grant-on-root', 'sensitive-privileges']);
-    const disabled = normaliseAccess({ ...base, users: [{ userid: 'alice@pve', enable: false }] });
-    expect(findings('users', 'alice@pve', disabled.users['alice@pve']!, disabled, 0)).toEqual([
-      'disabled-user-with-grants',
+    const disabledInput = { ...base, users: [{ userid: 'alice@pve', enable: false }] };
+    const disabled = normaliseAccess(disabledInput);
+    const d = hygieneIndex(accessUserConfig(disabledInput), { now: 0 });
+    expect(d.forItem(accessItemRef('users', 'alice@pve', disabled.users['alice@pve']!)).map((f) => f.code)).toEqual([
+      'ADMIN_ON_ROOT',
+      'DISABLED_USER_GRANTED',
     ]);
   });
 });

@@ -1,5 +1,6 @@
 // PVE logs no user/group/role/ACL/token/pool changes (GUIDE §2): pve-sync snapshots them and diffs.
 // Each kind becomes a map key → canonical item; a change is created / deleted / changed per key.
+import { userConfigFromApi, type AccessItemRef, type UserConfig } from '@tenantgate/pve-access';
 import type { PveAclEntry, PveGroup, PvePoolListItem, PveRole, PveUser } from '../pve-api.ts';
 
 export const ACCESS_KINDS = ['users', 'tokens', 'groups', 'roles', 'acl', 'pools'] as const;
@@ -91,41 +92,46 @@ export function diffAccessKind(kind: AccessKind, before: AccessItems, after: Acc
   return out;
 }
 
-/** Privileges whose grant is a privilege escalation (GUIDE §5, PRIV-001). */
-const SENSITIVE_PRIVS = ['Permissions.Modify', 'Sys.Modify', 'Realm.Allocate', 'User.Modify'];
+/** The item of an access change, as the hygiene engine names it (`findingsForItem`). */
+export function accessItemRef(kind: AccessKind, key: string, item: Record<string, unknown>): AccessItemRef {
+  switch (kind) {
+    case 'users':
+      return { kind: 'user', userid: key };
+    case 'tokens':
+      return { kind: 'token', tokenid: key };
+    case 'groups':
+      return { kind: 'group', groupid: key };
+    case 'roles':
+      return { kind: 'role', roleid: key };
+    case 'acl':
+      return {
+        kind: 'acl',
+        path: String(item.path),
+        type: item.type as 'user' | 'group' | 'token',
+        ugid: String(item.ugid),
+        roleid: String(item.roleid),
+      };
+    case 'pools':
+      return { kind: 'pool', poolid: key };
+  }
+}
 
 /**
- * Hygiene findings of one item in the context of the whole snapshot (GUIDE §3): tokens without
- * expiry or with privsep=0, Administrator or sensitive privileges on `/`, propagating grants on `/`,
- * disabled or expired users that still hold grants.
+ * The access configuration as the hygiene engine reads it (the same conversion the API data goes
+ * through everywhere: `userConfigFromApi`). Roles arrive from the client as privilege arrays.
  */
-export function findings(
-  kind: AccessKind,
-  key: string,
-  item: Record<string, unknown> | null,
-  snap: AccessSnapshot,
-  nowEpoch: number,
-): string[] {
-  if (!item) return [];
-  const out: string[] = [];
-  if (kind === 'tokens') {
-    if (!item.expire) out.push('token-without-expiry');
-    if (item.privsep === false) out.push('token-privsep-disabled');
-  }
-  if (kind === 'acl') {
-    const role = snap.roles[String(item.roleid)];
-    const privs = (role?.privs as string[] | undefined) ?? [];
-    if (item.path === '/') {
-      if (item.roleid === 'Administrator') out.push('administrator-on-root');
-      if (item.propagate) out.push('propagating-grant-on-root');
-    }
-    if (privs.some((p) => SENSITIVE_PRIVS.includes(p))) out.push('sensitive-privileges');
-  }
-  if (kind === 'users') {
-    const disabled =
-      item.enable === false || (typeof item.expire === 'number' && item.expire > 0 && item.expire < nowEpoch);
-    if (disabled && Object.values(snap.acl).some((a) => a.type === 'user' && a.ugid === key))
-      out.push('disabled-user-with-grants');
-  }
-  return out;
+export function accessUserConfig(input: {
+  users: PveUser[];
+  groups: PveGroup[];
+  roles: PveRole[];
+  acl: PveAclEntry[];
+  pools: PvePoolListItem[];
+}): UserConfig {
+  return userConfigFromApi({
+    users: input.users,
+    groups: input.groups,
+    roles: input.roles.map((r) => ({ ...r, privs: r.privs.join(',') })),
+    acl: input.acl,
+    pools: input.pools,
+  });
 }

@@ -2,6 +2,7 @@
 // into pve_access_snapshot and diffed into `detection: diff` events, all in one transaction with
 // the `access` cursor. The first snapshot of a kind is a baseline: its items are reported as
 // `<kind>.observed` (so hygiene findings about existing tokens and grants are raised once).
+import { hygieneIndex } from '@tenantgate/pve-access';
 import { sha256, type AuditSourceEvent } from '@tenantgate/shared';
 import { buildEvent, dedupKey, type EventDraft } from '../events.ts';
 import { commitSources, cursorOf, loadCursors } from '../store.ts';
@@ -9,9 +10,10 @@ import { sqlOf } from '../sql.ts';
 import type { SourceContext, SourceOutcome } from '../source-context.ts';
 import {
   ACCESS_KINDS,
+  accessItemRef,
+  accessUserConfig,
   canonicalJson,
   diffAccessKind,
-  findings,
   normaliseAccess,
   type AccessChange,
   type AccessItems,
@@ -30,6 +32,8 @@ const CATEGORY: Record<AccessKind, string> = {
   pools: 'pool',
 };
 const ACL_OPS = { created: 'granted', deleted: 'revoked', changed: 'changed' } as const;
+
+type Hygiene = ReturnType<typeof hygieneIndex>;
 
 function target(
   kind: AccessKind,
@@ -58,13 +62,16 @@ function accessEvent(
   change:
     AccessChange | { kind: AccessKind; key: string; op: 'observed'; before: null; after: Record<string, unknown> },
   snap: AccessSnapshot,
+  hygiene: Hygiene,
   at: Date,
 ): EventDraft {
   const op = change.kind === 'acl' && change.op !== 'observed' ? ACL_OPS[change.op] : change.op;
   const item = change.after ?? change.before;
   const payload: Record<string, unknown> = { before: change.before, after: change.after };
-  const found = findings(change.kind, change.key, change.after, snap, Math.floor(at.getTime() / 1000));
-  if (found.length > 0) payload.findings = found;
+  // Findings come from pve-access's hygiene engine (the one the CLI and access reviews use), run once
+  // over the whole new configuration; an event names the codes of the findings about its item.
+  const found = change.after ? hygiene.forItem(accessItemRef(change.kind, change.key, change.after)) : [];
+  if (found.length > 0) payload.findings = [...new Set(found.map((f) => f.code))].sort();
   if (change.kind === 'acl') payload.privs = (snap.roles[String(item?.roleid)]?.privs as string[] | undefined) ?? [];
   const hash = sha256(
     canonicalJson([generation, change.kind, change.key, change.op, change.before, change.after]),
@@ -93,6 +100,10 @@ export async function syncAccess(ctx: SourceContext): Promise<SourceOutcome> {
     ctx.api.pools(),
   ]);
   const snap = normaliseAccess({ users, groups, roles, acl, pools });
+  const observed = ctx.now();
+  const hygiene = hygieneIndex(accessUserConfig({ users, groups, roles, acl, pools }), {
+    now: Math.floor(observed.getTime() / 1000),
+  });
   const cursor = cursorOf(await loadCursors(ctx.em, ctx.connectionId, ACCESS_SOURCE), ACCESS_SOURCE);
   const stored = new Map(
     (
@@ -102,7 +113,6 @@ export async function syncAccess(ctx: SourceContext): Promise<SourceOutcome> {
       )
     ).map((r) => [r.kind, r]),
   );
-  const observed = ctx.now();
   const generation = cursor.v + 1;
   const drafts: EventDraft[] = [];
   const changedKinds: Array<{ kind: AccessKind; digest: string; data: AccessItems }> = [];
@@ -113,11 +123,11 @@ export async function syncAccess(ctx: SourceContext): Promise<SourceOutcome> {
     changedKinds.push({ kind, digest, data: snap[kind] });
     if (!prev) {
       for (const [key, after] of Object.entries(snap[kind])) {
-        drafts.push(accessEvent(ctx, generation, { kind, key, op: 'observed', before: null, after }, snap, observed));
+        drafts.push(accessEvent(ctx, generation, { kind, key, op: 'observed', before: null, after }, snap, hygiene, observed));
       }
     } else {
       for (const change of diffAccessKind(kind, prev.data, snap[kind]))
-        drafts.push(accessEvent(ctx, generation, change, snap, observed));
+        drafts.push(accessEvent(ctx, generation, change, snap, hygiene, observed));
     }
   }
   const events: AuditSourceEvent[] = drafts.map((d) => buildEvent(d, observed));
