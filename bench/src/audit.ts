@@ -8,24 +8,15 @@
 // AUDIT_BENCH_PARALLELISM (batches in flight, default 2 = DRAIN_PARALLELISM). The load average is
 // reported with the result: the machines are shared, compare runs side by side.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, chmod, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { keyIdOf, type SigningKey } from '@tenantgate/audit-core';
 import { AuditorService, seedStarterRules, verifyChains } from '@tenantgate/auditor';
-import {
-  alertChannel,
-  createLogger,
-  jobId,
-  migrateDatabase,
-  QueueName,
-  type AuditSourceEventInput,
-} from '@tenantgate/shared';
-import { LocalPostgres, LocalRedis, dataDir } from '@tenantgate/stack';
+import { alertChannel, createLogger, jobId, QueueName, type AuditSourceEventInput } from '@tenantgate/shared';
 import { report } from './report.ts';
+import { insertInbox, percentile, startBenchStores } from './stores.ts';
 
 const env = process.env;
 const BACKLOG = Number(env.AUDIT_BENCH_EVENTS ?? 50_000);
@@ -35,51 +26,11 @@ const RATE = Number(env.AUDIT_BENCH_RATE ?? 500);
 const PARALLEL = Number(env.AUDIT_BENCH_PARALLELISM ?? 2);
 const TENANTS = 20;
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-/** Inserts inbox rows with one multi-row statement per chunk (the producers' side, not measured). */
-async function insertInbox(db: pg.Pool, events: AuditSourceEventInput[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 2000) {
-    const chunk = events.slice(i, i + 2000);
-    await db.query(
-      `INSERT INTO audit_inbox (dedup_key, event_id, connection_id, source, occurred_at, observed_at, event)
-       SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::jsonb[])`,
-      [
-        chunk.map((e) => e.dedupKey),
-        chunk.map((e) => e.eventId),
-        chunk.map((e) => e.connectionId ?? null),
-        chunk.map((e) => e.source),
-        chunk.map((e) => e.occurredAt),
-        chunk.map((e) => e.observedAt),
-        chunk.map((e) => JSON.stringify(e)),
-      ],
-    );
-  }
-}
-
 export async function run(): Promise<void> {
-  const base = join(dataDir, 'bench');
-  await mkdir(base, { recursive: true });
-  const work = await mkdtemp(join(base, 'audit-'));
-  await chmod(work, 0o755);
-  const postgres = new LocalPostgres({ dataDir: join(work, 'pg'), persistent: false });
-  const redisServer = new LocalRedis({ dataDir: join(work, 'redis'), persistent: false });
+  const stores = await startBenchStores('audit');
   const cleanups: Array<() => Promise<unknown>> = [];
   try {
-    const adminUrl = await postgres.start();
-    cleanups.push(() => postgres.stop());
-    const redisUrl = await redisServer.start();
-    cleanups.push(() => redisServer.stop());
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query('CREATE DATABASE bench_audit');
-    await admin.end();
-    const dbUrl = postgres.url('bench_audit');
-    await migrateDatabase(dbUrl);
-
+    const { databaseUrl: dbUrl, redisUrl } = stores;
     const db = new pg.Pool({ connectionString: dbUrl, max: 10 });
     db.on('error', () => {}); // connections terminated when the server stops at the end
     cleanups.unshift(() => db.end());
@@ -293,6 +244,6 @@ export async function run(): Promise<void> {
     );
   } finally {
     for (const c of cleanups) await c().catch(() => undefined);
-    await rm(work, { recursive: true, force: true });
+    await stores.cleanup();
   }
 }

@@ -3,15 +3,13 @@
 // (graphql-shield on the root fields + tenant predicate in SQL) with the same schema without both,
 // in the same run, and counts SQL statements per request for page sizes 10 and 100.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
-import { LocalPostgres, LocalRedis } from '@tenantgate/stack';
-import { createLogger, createOrm, migrateDatabase, sha256, type Orm } from '@tenantgate/shared';
+import { createLogger, createOrm, sha256, type Orm } from '@tenantgate/shared';
 import { createAuditWakeupQueue, createGatewayApp, type GatewayApp } from '@tenantgate/gateway';
 import { report } from './report.ts';
+import { round, startBenchStores } from './stores.ts';
 
 const TENANTS = 10;
 const GUESTS_PER_TENANT = 1500;
@@ -148,22 +146,10 @@ class StatementCounter {
 }
 
 export async function run(): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'tg-bench-gateway-'));
-  // PostgreSQL runs as the unprivileged `postgres` user when we are root: it must reach its data dir.
-  await chmod(work, 0o755);
-  const pg = new LocalPostgres({ dataDir: join(work, 'pg'), persistent: false });
-  const redisServer = new LocalRedis({ dataDir: join(work, 'redis'), persistent: false });
+  const stores = await startBenchStores('gateway');
   const stops: Array<() => Promise<void>> = [];
   try {
-    await pg.start();
-    stops.push(() => pg.stop());
-    const redisUrl = await redisServer.start();
-    stops.push(() => redisServer.stop());
-    const admin = await createOrm({ databaseUrl: pg.url('postgres'), poolMax: 1 });
-    await admin.em.fork().execute('CREATE DATABASE bench_gateway');
-    await admin.close(true);
-    const databaseUrl = pg.url('bench_gateway');
-    await migrateDatabase(databaseUrl);
+    const { databaseUrl, redisUrl } = stores;
 
     const counter = new StatementCounter();
     const orm = await createOrm({ databaseUrl, poolMax: 20, logger: counter.logger, debug: true });
@@ -296,11 +282,6 @@ export async function run(): Promise<void> {
         process.stderr.write(`bench cleanup: ${String(err)}\n`);
       }
     }
-    await rm(work, { recursive: true, force: true });
+    await stores.cleanup();
   }
-}
-
-function round(v: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
 }
