@@ -1,10 +1,17 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testRedisUrl, uniquePrefix, type TestDatabase } from '@tenantgate/testing';
 import { startSimulator, type Simulator } from '@tenantgate/pve-sim';
 import { encryptSecret, hashPassword } from '@tenantgate/shared';
 import { loginHeaders, startHarness, type Harness } from './testing/harness.ts';
 import { toGlobalId } from './graphql/relay.ts';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createLogger, QueueName } from '@tenantgate/shared';
+import { defaultPveClientFactory, PowerActions, type PveClientFactory } from './data/power.ts';
+import { PortalAudit } from './data/portal-audit.ts';
+import { TenantScope } from './auth/authorization.ts';
+import type { GuestRow } from './data/resources.ts';
 
 // Power actions against the PVE simulator (a real HTTPS server with PVE's API shapes).
 let db: TestDatabase;
@@ -144,6 +151,66 @@ describe('powerAction', () => {
           sim.cluster('alpha').fingerprint,
           connectionId,
         ]);
+    }
+  });
+
+  it('regression: the intent is recorded before PVE is called, and the UPID only after PVE answered (pve-sync defers in between)', async () => {
+    const em = h.em();
+    const vmid = vmids[0]!;
+    const simGuest = sim.cluster('alpha').state.guest(vmid);
+    const [user] = await em.execute<Array<{ id: string }>>(`SELECT id FROM portal_user WHERE username = 'operator'`);
+    const requestId = randomUUID();
+    const seen: Array<{ when: string; upid: string | null; rows: number }> = [];
+    const intentRow = async (when: string) => {
+      const rows = await h
+        .em()
+        .execute<Array<{ upid: string | null }>>(`SELECT upid FROM portal_action WHERE request_id = ?`, [requestId]);
+      seen.push({ when, upid: rows[0]?.upid ?? null, rows: rows.length });
+    };
+    // The hook sits on the real client's power call: it observes the database right before the
+    // request goes to PVE and right after PVE answered — the window a pve-sync poll can fall into.
+    const hooked: PveClientFactory = (c) => {
+      const client = defaultPveClientFactory(c);
+      const call = client.powerAction.bind(client);
+      client.powerAction = (async (...args: Parameters<typeof call>) => {
+        await intentRow('before PVE');
+        const upid = await call(...args);
+        await intentRow('after PVE');
+        return upid;
+      }) as typeof client.powerAction;
+      return client;
+    };
+    const logger = createLogger('power-test', 'silent');
+    const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const queue = new Queue(QueueName.auditWakeup, { connection: redis, prefix: uniquePrefix('gwp_hook') });
+    try {
+      const actions = new PowerActions(h.orm, new PortalAudit(queue, logger), key, hooked, logger);
+      const guest = {
+        connection_id: connectionId,
+        vmid,
+        type: simGuest.type,
+        node: simGuest.node,
+        name: null,
+      } as GuestRow;
+      const action = simGuest.status === 'running' ? 'stop' : 'start';
+      const upid = await actions.run(
+        TenantScope.grant(tenantId),
+        guest,
+        action,
+        { userId: user!.id, principal: 'operator', actorType: 'portal-user' },
+        { requestId, srcIp: null },
+      );
+      expect(seen).toEqual([
+        { when: 'before PVE', upid: null, rows: 1 },
+        { when: 'after PVE', upid: null, rows: 1 },
+      ]);
+      const [pa] = await em.execute(`SELECT upid, vmid, action, error FROM portal_action WHERE request_id = ?`, [
+        requestId,
+      ]);
+      expect(pa).toEqual({ upid, vmid, action, error: null });
+    } finally {
+      await queue.close();
+      redis.disconnect();
     }
   });
 });

@@ -29,6 +29,11 @@ export const SyncConfigSchema = z.object({
   CLUSTER_LOG_MAX: envFields.positiveInt.default(5000),
   /** Journal lines read per node on the first poll (no saved cursor yet). */
   JOURNAL_INITIAL_LINES: envFields.positiveInt.default(2000),
+  /**
+   * How long a task run by the connection's token on a guest with an open portal intent (no UPID
+   * recorded yet) is held back for the gateway to record its UPID, before it is matched by window.
+   */
+  PORTAL_ATTRIBUTION_WAIT_S: z.coerce.number().int().min(0).max(3600).default(120),
   /** Database pool size of this process. */
   DB_POOL_MAX: envFields.positiveInt.default(10),
 });

@@ -92,6 +92,7 @@ export class ConnectionPoller {
         em,
         connectionId,
         connectionName: connection.name,
+        tokenId: connection.tokenId,
         api: session,
         settings: deps.settings,
         logger,

@@ -5,7 +5,12 @@ import type { SyncConfig } from './config.ts';
 /** Tunables the sources read (a subset of SyncConfig, so tests and the bench can set them directly). */
 export type SourceSettings = Pick<
   SyncConfig,
-  'TASK_OVERLAP_S' | 'TASK_PAGE_SIZE' | 'TASK_NODE_BATCH' | 'CLUSTER_LOG_MAX' | 'JOURNAL_INITIAL_LINES'
+  | 'TASK_OVERLAP_S'
+  | 'TASK_PAGE_SIZE'
+  | 'TASK_NODE_BATCH'
+  | 'CLUSTER_LOG_MAX'
+  | 'JOURNAL_INITIAL_LINES'
+  | 'PORTAL_ATTRIBUTION_WAIT_S'
 >;
 
 export const defaultSourceSettings: SourceSettings = {
@@ -14,6 +19,7 @@ export const defaultSourceSettings: SourceSettings = {
   TASK_NODE_BATCH: 10,
   CLUSTER_LOG_MAX: 5000,
   JOURNAL_INITIAL_LINES: 2000,
+  PORTAL_ATTRIBUTION_WAIT_S: 120,
 };
 
 /** Everything one source needs for one poll of one connection. */
@@ -21,6 +27,8 @@ export interface SourceContext {
   em: Em;
   connectionId: string;
   connectionName: string;
+  /** The connection's API token (`user@realm!name`): the gateway acts on PVE with it too. */
+  tokenId: string;
   api: PveApi;
   settings: SourceSettings;
   logger: Logger;

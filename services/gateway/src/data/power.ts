@@ -43,7 +43,10 @@ export interface PowerActor {
  * Power actions on a tenant's guest: records the intent (portal_action) first, calls PVE, then
  * records the returned UPID with the portal user and tenant (portal_action.upid and a pve_task row
  * carrying portal_user_id/portal_tenant_id), so the task pve-sync later sees is attributed to the
- * real person. Every outcome is a portal audit event.
+ * real person. Every outcome is a portal audit event. A pve-sync poll that lists the task between
+ * PVE's answer and the UPID write sees the open intent and holds the task back until the UPID is
+ * recorded (services/pve-sync/src/sources/portal-correlation.ts), so the intent row must be
+ * committed before PVE is called.
  */
 export class PowerActions {
   constructor(

@@ -123,7 +123,9 @@ export async function syncAccess(ctx: SourceContext): Promise<SourceOutcome> {
     changedKinds.push({ kind, digest, data: snap[kind] });
     if (!prev) {
       for (const [key, after] of Object.entries(snap[kind])) {
-        drafts.push(accessEvent(ctx, generation, { kind, key, op: 'observed', before: null, after }, snap, hygiene, observed));
+        drafts.push(
+          accessEvent(ctx, generation, { kind, key, op: 'observed', before: null, after }, snap, hygiene, observed),
+        );
       }
     } else {
       for (const change of diffAccessKind(kind, prev.data, snap[kind]))

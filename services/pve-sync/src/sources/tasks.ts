@@ -9,7 +9,8 @@ import { commitSources, cursorOf, loadCursors, type CursorAdvance } from '../sto
 import { sqlOf } from '../sql.ts';
 import type { SourceContext, SourceFailure, SourceOutcome } from '../source-context.ts';
 import type { GuestState } from './inventory-diff.ts';
-import { taskEvent, taskOutcome, taskVmid, type PortalActionRef, type TaskInfo } from './task-events.ts';
+import { PortalCorrelation } from './portal-correlation.ts';
+import { taskEvent, taskOutcome, taskVmid, type TaskInfo } from './task-events.ts';
 import { failureOf } from '../failures.ts';
 
 export const taskSource = (node: string): string => `tasks:${node}`;
@@ -94,6 +95,8 @@ interface NodeResult {
   ended: TaskInfo[];
   nextSince: number | undefined;
   expected: number;
+  /** Tasks held back for the gateway to record their UPID (portal-correlation.ts). */
+  deferred: number;
 }
 
 export async function syncTasks(
@@ -171,6 +174,7 @@ async function syncTaskBatch(
         ended,
         nextSince: tasks.length > 0 || prevSince !== undefined ? maxStart : undefined,
         expected: cursor.v,
+        deferred: 0,
       };
     }),
   );
@@ -191,16 +195,12 @@ async function syncTaskBatch(
       )
     ).map((r) => [r.upid, r.outcome]),
   );
-  const portal = new Map(
-    (
-      await sql.query<{ upid: string; request_id: string; user_id: string; tenant_id: string }>(
-        `SELECT upid, request_id, user_id, tenant_id FROM portal_action WHERE connection_id = $1 AND upid = ANY($2::text[])`,
-        [ctx.connectionId, allUpids],
-      )
-    ).map((r) => [
-      r.upid,
-      { requestId: r.request_id, userId: r.user_id, tenantId: r.tenant_id } satisfies PortalActionRef,
-    ]),
+  const portal = await PortalCorrelation.load(
+    sql,
+    ctx.connectionId,
+    ctx.tokenId,
+    allUpids,
+    ctx.settings.PORTAL_ATTRIBUTION_WAIT_S,
   );
 
   const observed = ctx.now();
@@ -209,13 +209,20 @@ async function syncTaskBatch(
   for (const r of results) {
     for (const t of [...r.tasks, ...r.ended]) {
       const before = known.get(t.upid);
+      const attribution = portal.attribute(t);
+      if (attribution.kind === 'defer') {
+        // Started from the portal, UPID not recorded yet: list it again next poll.
+        if (r.nextSince !== undefined) r.nextSince = Math.min(r.nextSince, t.starttime);
+        r.deferred++;
+        continue;
+      }
       const finished = t.status !== null;
       if (before !== undefined && before !== 'running') continue; // already final
       if (before !== undefined && !finished) continue; // still running, already recorded
       const vmid = taskVmid(t.id);
       const g = vmid !== null ? guests.get(vmid) : undefined;
       const gref = g ? { pool: g.pool, name: g.name } : undefined;
-      const p = portal.get(t.upid);
+      const p = attribution.kind === 'portal' ? attribution.ref : undefined;
       // `started` is reported for a task seen running; a task first seen finished is one record
       // (its finished event carries the start time), whenever it is polled.
       if (before === undefined && !finished)
@@ -249,6 +256,7 @@ async function syncTaskBatch(
   }));
   try {
     const { inserted, commitKey } = await commitSources(ctx.em, ctx.connectionId, advances, events, async (tx) => {
+      await portal.writeClaims(tx);
       for (let i = 0; i < rows.length; i += 2000) {
         await tx.exec(
           `INSERT INTO pve_task AS t (upid, connection_id, node, type, task_id, vmid, pve_user, token_id, starttime, endtime, status,
