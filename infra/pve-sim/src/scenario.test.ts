@@ -164,3 +164,22 @@ describe('activity generator', () => {
     expect(a.every((c) => c.journalGrowth > 0 && c.aclChanged && c.failures > 0)).toBe(true);
   });
 });
+
+describe('node time zones', () => {
+  it('regression: a non-UTC node writes its journal in local wall time and reports its zone', () => {
+    const built = buildCluster(DEMO_SCENARIO.clusters[1]!, new ManualClock(Date.UTC(2026, 10, 23, 14, 0, 0)), 1);
+    const node = built.state.node('pve-b2');
+    expect(node.journal.timeZone).toBe('Europe/Berlin');
+    const e = node.journal.append({
+      usec: Date.UTC(2026, 10, 23, 14, 21, 10) * 1000,
+      ident: 'pvedaemon',
+      pid: 1,
+      msg: 'x',
+    });
+    expect(node.journal.line(e)).toBe('Nov 23 15:21:10 pve-b2 pvedaemon[1]: x');
+    const utc = built.state.node('pve-b1').journal;
+    expect(utc.line(utc.append({ usec: Date.UTC(2026, 10, 23, 14, 21, 10) * 1000, ident: 'a', msg: 'y' }))).toBe(
+      'Nov 23 14:21:10 pve-b1 a: y',
+    );
+  });
+});

@@ -32,6 +32,8 @@ export interface ClusterSpec {
   demoAccess?: boolean;
   /** Running tasks at start (default 1). */
   runningTasks?: number;
+  /** IANA time zone per node (default UTC): journal lines carry local time, `/nodes/{node}/time` reports it. */
+  timezones?: Record<string, string>;
 }
 
 export interface ScenarioSpec {
@@ -58,6 +60,8 @@ export const DEMO_SCENARIO: ScenarioSpec = {
     {
       name: 'beta',
       nodes: ['pve-b1', 'pve-b2'],
+      // A node that is not on UTC, as many real ones are not: its journal shows Berlin wall time.
+      timezones: { 'pve-b2': 'Europe/Berlin' },
       guests: 12,
       firstVmid: 200,
       pools: ['acme', 'globex', 'initech'],
@@ -138,7 +142,7 @@ export function buildCluster(spec: ClusterSpec, clock: Clock, seed: number): Bui
   // ---- nodes and storage
   nodeNames.forEach((name, i) => {
     const bootedAtMs = nowMs - rng.int(2, 40) * 86400_000 - rng.int(0, 86399) * 1000;
-    const journal = new Journal(name, rng.hex(32), rng.hex(32), bootedAtMs * 1000);
+    const journal = new Journal(name, rng.hex(32), rng.hex(32), bootedAtMs * 1000, spec.timezones?.[name] ?? 'UTC');
     const node: SimNode = {
       name,
       nodeid: i + 1,

@@ -119,6 +119,12 @@ describe('every simulator response conforms to pve-api-schema-9.1.json', () => {
     const log = await call('GET', `/nodes/pve-a1/tasks/${encodeURIComponent(first.upid)}/log`);
     expect(log.total).toBeTypeOf('number');
     await call('GET', '/nodes/pve-a1/journal?lastentries=5');
+    const time = (await call('GET', '/nodes/pve-a1/time')).data as {
+      timezone: string;
+      time: number;
+      localtime: number;
+    };
+    expect(time.localtime - time.time).toBe(0); // pve-a1 runs UTC
     const sys = await call('GET', '/nodes/pve-a1/syslog?limit=5');
     expect(sys.total).toBeTypeOf('number');
     for (const type of ['qemu', 'lxc'] as const) {

@@ -69,6 +69,7 @@ export class SimCluster {
   #fingerprint = '';
   #listener: ListeningServer | undefined;
   #settings: FaultSettings = { ...NO_FAULTS };
+  readonly #requests = new Map<string, number>();
 
   constructor(built: ReturnType<typeof buildCluster>, host: string) {
     this.name = built.state.name;
@@ -121,6 +122,15 @@ export class SimCluster {
     return `${this.syncToken.tokenId}=${this.syncToken.secret}`;
   }
 
+  /** API requests served since the start (or the last reset), per `METHOD /path` without query. */
+  requestCounts(): Record<string, number> {
+    return Object.fromEntries([...this.#requests].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  resetRequestCounts(): void {
+    this.#requests.clear();
+  }
+
   faultSettings(): FaultSettings {
     return this.#settings;
   }
@@ -143,6 +153,7 @@ export class SimCluster {
         powerTaskDurationS: opts.powerTaskDurationS,
         control: (req, path, body) => this.#control(req, path, body),
         rootAuthorization: () => rootAuth,
+        countRequest: (key) => this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1),
       },
       tls,
       host,

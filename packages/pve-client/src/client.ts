@@ -35,6 +35,8 @@ import {
   userTokensSchema,
   usersSchema,
   versionSchema,
+  nodeTimeSchema,
+  type PveNodeTime,
   type PveAclEntry,
   type PveClusterLogEntry,
   type PveClusterResource,
@@ -313,6 +315,11 @@ export class PveClient {
       schema: journalSchema,
     });
     return { startCursor: data[0]!, endCursor: data[data.length - 1]!, lines: data.slice(1, -1) };
+  }
+
+  /** The node's clock and time zone (journal lines carry its local time without a zone). */
+  async nodeTime(node: string): Promise<PveNodeTime> {
+    return (await this.call({ method: 'GET', path: `/nodes/${seg(node)}/time`, schema: nodeTimeSchema })).data;
   }
 
   async syslog(node: string, params: SyslogParams = {}): Promise<{ total: number; lines: PveLogLine[] }> {

@@ -126,6 +126,8 @@ export interface PveApi {
   taskStatus(node: string, upid: string): Promise<TaskStatus>;
   clusterLog(max: number): Promise<ClusterLogEntry[]>;
   journal(node: string, query: { startcursor?: string; lastentries?: number }): Promise<JournalPage>;
+  /** The node's clock and IANA time zone (journal lines are in its local time). */
+  nodeTime(node: string): Promise<{ timezone: string; time: number; localtime: number }>;
   users(query: { full: true }): Promise<PveUser[]>;
   groups(): Promise<PveGroup[]>;
   roles(): Promise<PveRole[]>;

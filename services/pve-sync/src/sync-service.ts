@@ -59,13 +59,15 @@ export class SyncService {
     const { redis, queuePrefix } = this.#opts;
     this.#pollQueue = new Queue(QueueName.syncPoll, { connection: redis, prefix: queuePrefix });
     this.#wakeupQueue = new Queue(QueueName.auditWakeup, { connection: redis, prefix: queuePrefix });
+    this.#pollQueue.on('error', warnRateLimited(this.#opts.logger, 'poll queue: redis error (retrying)'));
+    this.#wakeupQueue.on('error', warnRateLimited(this.#opts.logger, 'wake-up queue: redis error (retrying)'));
     this.#wakeupPublisher = new AuditWakeup(this.#wakeupQueue, this.#opts.logger);
     this.#worker = new Worker(QueueName.syncPoll, (job: Job) => this.#process(job), {
       connection: redis,
       prefix: queuePrefix,
       concurrency: this.#opts.pollConcurrency ?? 4,
     });
-    this.#worker.on('error', (err) => this.#opts.logger.error({ err }, 'sync worker error'));
+    this.#worker.on('error', warnRateLimited(this.#opts.logger, 'sync worker error (retrying)'));
     await this.#worker.waitUntilReady();
     await this.reconcile();
     this.#scheduleReconcile();
@@ -163,4 +165,17 @@ export class SyncService {
     }, this.#opts.reconcileIntervalMs ?? 30_000);
     this.#reconcileTimer.unref();
   }
+}
+
+/** Redis errors repeat on every reconnect attempt: one warning per emitter per 30 s, with a count. */
+function warnRateLimited(logger: Logger, msg: string, context: object = {}): (err: unknown) => void {
+  let last = 0;
+  let suppressed = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < 30_000) return void suppressed++;
+    logger.warn({ err, ...context, suppressed }, msg);
+    last = now;
+    suppressed = 0;
+  };
 }

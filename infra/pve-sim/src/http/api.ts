@@ -5,6 +5,7 @@ import { normalizeAclPath, isTokenId, isUserId, realmOf } from '../access/access
 import { BUILTIN_ROLES } from '../access/permissions.ts';
 import type { ClusterState, PowerAction, SimGuest, SimNode } from '../model/cluster-state.ts';
 import { defaultTaskLog } from '../model/cluster-state.ts';
+import { zoneOffsetSeconds } from '../model/journal.ts';
 import { archivedTaskItem, runningTaskItem, type TaskListItem } from '../model/tasks.ts';
 import type { Params } from '../schema.ts';
 import { decodeUpid, splitAuthId } from '../upid.ts';
@@ -616,6 +617,16 @@ export const handlers: Record<string, Handler> = {
     const res = node.journal.read(Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)));
     if (res === 'bad-cursor') throw PveError.internal("command '/usr/bin/mini-journalreader' failed: exit code 1");
     return { data: res };
+  },
+
+  // Sys.Audit on the node (api-shapes: pve-manager Nodes.pm `time`); `localtime` is the wall clock
+  // read as if it were UTC, i.e. time + the zone's current offset.
+  'GET /nodes/{node}/time': (ctx) => {
+    const node = nodeOf(ctx);
+    check(ctx, `/nodes/${node.name}`, ['Sys.Audit']);
+    const time = ctx.state.nowS();
+    const timezone = node.journal.timeZone;
+    return { data: { timezone, time, localtime: time + zoneOffsetSeconds(time * 1000, timezone) } };
   },
 
   'GET /nodes/{node}/syslog': (ctx) => {

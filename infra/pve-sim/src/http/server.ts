@@ -24,6 +24,8 @@ export interface ServerDeps {
   /** The /_sim control API; returns undefined for unknown routes. */
   control: (req: IncomingMessage, path: string, body: unknown) => Promise<{ status: number; body: unknown }>;
   rootAuthorization: () => string;
+  /** Called once per API request (`GET /nodes/pve1/tasks`, query string excluded). */
+  countRequest?: (key: string) => void;
 }
 
 export interface ListeningServer {
@@ -199,6 +201,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     return;
   }
   const relPath = (m[1] ?? '/').replace(/\/+$/, '') || '/';
+  deps.countRequest?.(`${method} ${relPath}`);
 
   // ---- faults
   const f = deps.faults();

@@ -17,10 +17,57 @@ export const JOURNAL_MAX_ENTRIES = 50_000;
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-function shortTime(usec: number): string {
-  const d = new Date(Math.floor(usec / 1000));
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Wall-clock fields of an instant in an IANA time zone. */
+export function zonedFields(
+  ms: number,
+  timeZone: string,
+): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, f);
+  }
+  const parts: Record<string, number> = {};
+  for (const p of f.formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  return {
+    year: parts.year!,
+    month: parts.month! - 1,
+    day: parts.day!,
+    hour: parts.hour!,
+    minute: parts.minute!,
+    second: parts.second!,
+  };
+}
+
+/** Seconds the zone is ahead of UTC at `ms` (PVE's `localtime - time`). */
+export function zoneOffsetSeconds(ms: number, timeZone: string): number {
+  const z = zonedFields(ms, timeZone);
+  return Math.round(
+    (Date.UTC(z.year, z.month, z.day, z.hour, z.minute, z.second) - Math.floor(ms / 1000) * 1000) / 1000,
+  );
+}
+
+/** `journalctl -o short` time: the node's LOCAL wall time, without year or zone (formats.md §5). */
+function shortTime(usec: number, timeZone: string): string {
+  const ms = Math.floor(usec / 1000);
   const p = (n: number): string => String(n).padStart(2, '0');
-  return `${MONTHS[d.getUTCMonth()]} ${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+  if (timeZone === 'UTC') {
+    const d = new Date(ms);
+    return `${MONTHS[d.getUTCMonth()]} ${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+  }
+  const z = zonedFields(ms, timeZone);
+  return `${MONTHS[z.month]} ${p(z.day)} ${p(z.hour)}:${p(z.minute)}:${p(z.second)}`;
 }
 
 export class Journal {
@@ -28,11 +75,14 @@ export class Journal {
   readonly seqnumId: string;
   bootId: string;
   bootUsec: number;
+  /** The node's time zone (`/nodes/{node}/time`); journal lines show local time in it. */
+  timeZone: string;
   #entries: JournalEntry[] = [];
   #nextSeq = 1;
 
-  constructor(host: string, seqnumId: string, bootId: string, bootUsec: number) {
+  constructor(host: string, seqnumId: string, bootId: string, bootUsec: number, timeZone = 'UTC') {
     this.host = host;
+    this.timeZone = timeZone;
     this.seqnumId = seqnumId;
     this.bootId = bootId;
     this.bootUsec = bootUsec;
@@ -61,7 +111,7 @@ export class Journal {
   }
 
   line(e: JournalEntry): string {
-    return `${shortTime(e.usec)} ${this.host} ${e.ident}${e.pid !== undefined ? `[${e.pid}]` : ''}: ${e.msg}`;
+    return `${shortTime(e.usec, this.timeZone)} ${this.host} ${e.ident}${e.pid !== undefined ? `[${e.pid}]` : ''}: ${e.msg}`;
   }
 
   /** Index of the entry a cursor names (or the nearest following one); undefined for an unparsable cursor. */

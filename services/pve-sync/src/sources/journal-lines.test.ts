@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cursorFields, normaliseIp, parseAuthLine } from './journal-lines.ts';
+import { cursorFields, journalTime, normaliseIp, parseAuthLine } from './journal-lines.ts';
 
 const observed = new Date('2025-11-23T15:00:00Z');
 
@@ -49,6 +49,23 @@ describe('journal auth lines (formats.md §3)', () => {
   });
 
   it('reads the sequence number of a journal cursor', () => {
-    expect(cursorFields('s=abc;i=1f;b=x;m=0;t=5;x=9')).toEqual({ seqnumId: 'abc', seq: 31 });
+    expect(cursorFields('s=abc;i=1f;b=x;m=0;t=5;x=9')).toEqual({ seqnumId: 'abc', seq: 31, realtimeMs: 0 });
+  });
+});
+
+describe('journal times', () => {
+  it("regression: lines carry the node's local wall time and are read in its time zone", () => {
+    const observed = new Date('2026-11-23T15:00:00Z');
+    const line =
+      'Nov 23 15:21:10 pve1 pvedaemon[2114]: authentication failure; rhost=::ffff:203.0.113.7 user=root@pam msg=x';
+    expect(parseAuthLine(line, observed, 'Europe/Berlin')!.at.toISOString()).toBe('2026-11-23T14:21:10.000Z');
+    expect(parseAuthLine(line.replace('15:21', '14:21'), observed)!.at.toISOString()).toBe('2026-11-23T14:21:10.000Z');
+    // Summer time, and a zone west of UTC.
+    expect(journalTime('Jul', 1, 12, 0, 0, new Date('2026-07-02T00:00:00Z'), 'Europe/Berlin')!.toISOString()).toBe(
+      '2026-07-01T10:00:00.000Z',
+    );
+    expect(journalTime('Jan', 5, 23, 30, 0, new Date('2026-01-06T12:00:00Z'), 'America/New_York')!.toISOString()).toBe(
+      '2026-01-06T04:30:00.000Z',
+    );
   });
 });

@@ -51,24 +51,87 @@ const OPENID_FAILED = /^openid authentication failure; rhost=(\S*) msg=(.*)$/;
 const REJECTED = /^authentication failure: (.*)$/;
 const SUCCEEDED = /^<[^>]*> successful (openid )?auth for user '([^']+)'$/;
 
-/**
- * The line's time. The short format has no year and no zone: the zone is taken as UTC (what
- * PVE nodes and the simulator use; ARCHITECTURE.md notes the limit) and the year is the one that
- * puts the time closest before `observed`.
- */
-export function journalTime(month: string, day: number, h: number, m: number, s: number, observed: Date): Date | null {
-  const mon = MONTHS[month];
-  if (mon === undefined) return null;
-  const year = observed.getUTCFullYear();
-  const t = Date.UTC(year, mon, day, h, m, s);
-  // More than a day in the future: the line is from last year (December line read in January).
-  return new Date(t - observed.getTime() > 86_400_000 ? Date.UTC(year - 1, mon, day, h, m, s) : t);
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Wall-clock fields of an instant in an IANA zone (month 0-based). Throws RangeError for an unknown zone. */
+function wallClock(ms: number, timeZone: string): number[] {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, f);
+  }
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(new Date(ms))) if (part.type !== 'literal') p[part.type] = Number(part.value);
+  return [p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!];
 }
 
-export function parseAuthLine(line: string, observed: Date): AuthLine | null {
+/** Milliseconds the zone is ahead of UTC at `ms`. */
+function zoneOffsetMs(ms: number, timeZone: string): number {
+  if (timeZone === 'UTC') return 0;
+  const [y, mo, d, h, mi, s] = wallClock(ms, timeZone) as [number, number, number, number, number, number];
+  return Date.UTC(y, mo, d, h, mi, s) - Math.floor(ms / 1000) * 1000;
+}
+
+/** The instant a local wall time names in `timeZone` (in a DST fold, the earlier one). */
+export function zonedToUtc(
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  timeZone: string,
+): number {
+  const asUtc = Date.UTC(y, mo, d, h, mi, s);
+  const first = asUtc - zoneOffsetMs(asUtc, timeZone);
+  const second = asUtc - zoneOffsetMs(first, timeZone);
+  const earlier = Math.min(first, second);
+  return asUtc - zoneOffsetMs(earlier, timeZone) === earlier ? earlier : Math.max(first, second);
+}
+
+/**
+ * The line's time. The short format carries the node's LOCAL wall time without year or zone
+ * (formats.md §5: `%b %d %T`), so it is read in the node's time zone (`/nodes/{node}/time`); the
+ * year is the one that puts the time closest before `observed`.
+ */
+export function journalTime(
+  month: string,
+  day: number,
+  h: number,
+  m: number,
+  s: number,
+  observed: Date,
+  timeZone = 'UTC',
+): Date | null {
+  const mon = MONTHS[month];
+  if (mon === undefined) return null;
+  const year = wallClock(observed.getTime(), timeZone)[0]!;
+  const t = zonedToUtc(year, mon, day, h, m, s, timeZone);
+  // More than a day in the future: the line is from last year (December line read in January).
+  return new Date(t - observed.getTime() > 86_400_000 ? zonedToUtc(year - 1, mon, day, h, m, s, timeZone) : t);
+}
+
+/** The time of any journal line (null for markers such as `-- Reboot --`). */
+export function lineTime(line: string, observed: Date, timeZone = 'UTC'): Date | null {
+  const m = LINE.exec(line);
+  return m
+    ? journalTime(m[1] as string, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), observed, timeZone)
+    : null;
+}
+
+export function parseAuthLine(line: string, observed: Date, timeZone = 'UTC'): AuthLine | null {
   const m = LINE.exec(line);
   if (!m) return null;
-  const at = journalTime(m[1] as string, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), observed);
+  const at = journalTime(m[1] as string, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), observed, timeZone);
   if (!at) return null;
   const base = { at, node: m[6] as string, ident: m[7] as string, pid: m[8] ? Number(m[8]) : null };
   const msg = (m[9] as string).trimEnd();
@@ -91,10 +154,19 @@ export function normaliseIp(rhost: string): string | null {
 }
 
 /** The fields of a systemd journal cursor (`s=…;i=…;b=…;m=…;t=…;x=…`). */
-export function cursorFields(cursor: string): { seqnumId: string | null; seq: number | null } {
+export function cursorFields(cursor: string): {
+  seqnumId: string | null;
+  seq: number | null;
+  realtimeMs: number | null;
+} {
   const f = new Map(
     cursor.split(';').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const),
   );
   const i = f.get('i');
-  return { seqnumId: f.get('s') ?? null, seq: i && /^[0-9a-f]+$/i.test(i) ? parseInt(i, 16) : null };
+  const t = f.get('t');
+  return {
+    seqnumId: f.get('s') ?? null,
+    seq: i && /^[0-9a-f]+$/i.test(i) ? parseInt(i, 16) : null,
+    realtimeMs: t && /^[0-9a-f]+$/i.test(t) ? Math.floor(parseInt(t, 16) / 1000) : null,
+  };
 }

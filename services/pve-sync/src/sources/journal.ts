@@ -1,14 +1,41 @@
 // Node journal source: authentication failures (only here, GUIDE §2) and successes, read from a
 // saved journal cursor per node (`journal:<node>`). A cursor that the journal no longer holds
 // (vacuumed) shows as a jump in the sequence number and is raised as a sync gap.
-import { sha256, type AuditSourceEvent } from '@tenantgate/shared';
+import { AppError, ErrorCode, sha256, type AuditSourceEvent } from '@tenantgate/shared';
+import type { JournalPage } from '../pve-api.ts';
 import { buildEvent, dedupKey, gapEvent, pveActor, successKey, type EventDraft } from '../events.ts';
 import { commitSources, cursorOf, loadCursors, type CursorAdvance } from '../store.ts';
 import type { SourceContext, SourceOutcome } from '../source-context.ts';
 import { failureOf } from '../failures.ts';
-import { cursorFields, normaliseIp, parseAuthLine, type AuthLine } from './journal-lines.ts';
+import { cursorFields, lineTime, normaliseIp, parseAuthLine, type AuthLine } from './journal-lines.ts';
 
 export const journalSource = (node: string): string => `journal:${node}`;
+
+/** A node's time zone is re-read this often (and whenever the end cursor contradicts it). */
+const TZ_REFRESH_S = 6 * 3600;
+/** Journal lines have whole seconds; the cursor's real time is exact. */
+const TZ_TOLERANCE_MS = 90_000;
+
+/** The node's IANA time zone (`/nodes/{node}/time`), checked to be one this runtime knows. */
+async function nodeTimeZone(ctx: SourceContext, node: string): Promise<string> {
+  const { timezone } = await ctx.api.nodeTime(node);
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+  } catch {
+    throw new AppError(ErrorCode.PVE_RESPONSE_INVALID, `node ${node} reports an unknown time zone`, {
+      node,
+      timezone,
+    });
+  }
+  return timezone;
+}
+
+function lastLineMatchesCursor(page: JournalPage, observed: Date, tz: string): boolean {
+  const end = page.endCursor ? cursorFields(page.endCursor).realtimeMs : null;
+  const last = [...page.lines].reverse().find((l) => lineTime(l, observed, tz) !== null);
+  if (end === null || last === undefined) return true;
+  return Math.abs(lineTime(last, observed, tz)!.getTime() - end) <= TZ_TOLERANCE_MS;
+}
 
 export function authEvent(connectionId: string, node: string, a: AuthLine, key: string): EventDraft {
   const occurredAt = a.at.toISOString();
@@ -73,18 +100,30 @@ export async function syncJournals(ctx: SourceContext, nodes: Map<string, string
     .map(([n]) => n)
     .sort();
   const outcome: SourceOutcome = { failures: [], succeeded: [], inserted: 0 };
+  const observed = ctx.now();
+  const nowS = Math.floor(observed.getTime() / 1000);
   const settled = await Promise.allSettled(
     polled.map(async (node) => {
       const cursor = cursorOf(cursors, journalSource(node));
       const saved = typeof cursor.cursor === 'string' ? cursor.cursor : undefined;
-      const page = await ctx.api.journal(
-        node,
-        saved ? { startcursor: saved } : { lastentries: ctx.settings.JOURNAL_INITIAL_LINES },
-      );
-      return { node, cursor, saved, page };
+      const cachedTz = typeof cursor.tz === 'string' ? cursor.tz : undefined;
+      const tzAt = typeof cursor.tzAt === 'number' ? cursor.tzAt : 0;
+      const fresh = cachedTz !== undefined && nowS - tzAt < TZ_REFRESH_S;
+      const [page, fetched] = await Promise.all([
+        ctx.api.journal(node, saved ? { startcursor: saved } : { lastentries: ctx.settings.JOURNAL_INITIAL_LINES }),
+        fresh ? undefined : nodeTimeZone(ctx, node),
+      ]);
+      let tz = fetched ?? (cachedTz as string);
+      let tzCheckedAt = fetched ? nowS : tzAt;
+      // The end cursor carries the last entry's real time: a cached zone that no longer reads the
+      // last line as that instant (the node's zone was changed) is fetched again.
+      if (!fetched && !lastLineMatchesCursor(page, observed, tz)) {
+        tz = await nodeTimeZone(ctx, node);
+        tzCheckedAt = nowS;
+      }
+      return { node, cursor, saved, page, tz, tzCheckedAt };
     }),
   );
-  const observed = ctx.now();
   const advances: CursorAdvance[] = [];
   const events: AuditSourceEvent[] = [];
   settled.forEach((s, idx) => {
@@ -93,12 +132,12 @@ export async function syncJournals(ctx: SourceContext, nodes: Map<string, string
       outcome.failures.push(failureOf(journalSource(node), s.reason));
       return;
     }
-    const { cursor, saved, page } = s.value;
+    const { cursor, saved, page, tz, tzCheckedAt } = s.value;
     const anchor = saved ?? page.startCursor ?? '';
     const base = sha256(`${node}\n${anchor}`).toString('hex').slice(0, 24);
     const drafts: EventDraft[] = [];
     page.lines.forEach((line, i) => {
-      const a = parseAuthLine(line, observed);
+      const a = parseAuthLine(line, observed, tz);
       if (a) drafts.push(authEvent(ctx.connectionId, node, a, dedupKey(ctx.connectionId, 'journal', node, base, i)));
     });
     if (saved && page.startCursor) {
@@ -126,7 +165,7 @@ export async function syncJournals(ctx: SourceContext, nodes: Map<string, string
     advances.push({
       source: journalSource(node),
       expected: cursor.v,
-      next: { cursor: page.endCursor ?? saved ?? null },
+      next: { cursor: page.endCursor ?? saved ?? null, tz, tzAt: tzCheckedAt },
     });
   });
   if (advances.length === 0) return outcome;
