@@ -1,5 +1,6 @@
 // @tenantgate/audit-core — the reviewed public surface: pure chain primitives shared by the
-// auditor, the CLI and the gateway's export. No database, no network.
+// auditor, the CLI and the gateway's export. No database driver, no network: the chain reader
+// runs its SQL through a query function the caller supplies.
 export { canonicalJson } from './canonical.ts';
 export {
   GENESIS_HASH,
@@ -53,3 +54,13 @@ export {
   type VerifyBundleOptions,
   type CreateBundleInput,
 } from './bundle.ts';
+export {
+  ChainReader,
+  RECORD_COLUMNS,
+  chainRecordFromRow,
+  toQuestionMarks,
+  type ChainQuery,
+  type ChainHead,
+  type ChainSlice,
+  type ReadBundleInput,
+} from './chain-reader.ts';

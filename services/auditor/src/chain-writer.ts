@@ -10,7 +10,7 @@ import {
   type RecordCore,
   type SigningKey,
 } from '@tenantgate/audit-core';
-import { isoSql, named, type Tx } from './db.ts';
+import { named, type Tx } from './db.ts';
 import type { Clock } from './alerts/types.ts';
 
 export interface ChainHead {
@@ -227,9 +227,3 @@ export class ChainWriter {
     return n;
   }
 }
-
-/** Column list that reads a record back in the hashed form (shared by verifier and exporter). */
-export const RECORD_SELECT = `chain_id, tenant_id, seq, event_id, dedup_key, ${isoSql('occurred_at')} AS occurred_at, ${isoSql('observed_at')} AS observed_at,
-  ${isoSql('recorded_at')} AS recorded_at, source, category, action, outcome, actor_type, actor_id, actor_principal, src_ip, connection_id,
-  node, target_type, target_id, target_name, target_path, upid, request_id, detection, payload, payload_digest, ${isoSql('redacted_at')} AS redacted_at,
-  prev_hash, record_hash`;
