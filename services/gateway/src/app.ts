@@ -1,7 +1,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Request } from 'express';
+import express from 'express';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -10,7 +10,7 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Queue } from 'bullmq';
@@ -30,7 +30,9 @@ import { AlertRepository } from './data/alerts.ts';
 import { TenantRepository } from './data/tenants.ts';
 import { createLoaders, type GatewayContext } from './graphql/context.ts';
 import { buildBaseSchema } from './graphql/schema.ts';
-import { formatError, isExpected, toGraphQLError } from './http/errors.ts';
+import { formatError, httpErrorHandler, isExpected, toGraphQLError, withCode } from './http/errors.ts';
+import { requestIdOf } from './http/request-id.ts';
+import { invalidStringInputs } from './graphql/input-strings.ts';
 import { GatewayMetrics } from './http/metrics.ts';
 import { mountGraphiql } from './http/graphiql.ts';
 import type { GatewayServices } from './services.ts';
@@ -95,6 +97,10 @@ export interface GatewayApp {
 }
 
 const TENANT_HEADER = 'x-tenant-id';
+/** Token limit of a GraphQL document (HTTP and graphql-ws). */
+export const MAX_TOKENS = 2000;
+/** graphql-armor's replacement for field suggestions when introspection is off. */
+const SUGGESTION_MASK = '[Suggestion hidden]';
 
 /** Builds the express app, the HTTP server and graphql-ws on it; `listen` is separate (Fastify style). */
 export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
@@ -150,7 +156,10 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
     costLimit: { maxCost: options.maxCost },
     maxAliases: { n: 15 },
     maxDirectives: { n: 20 },
-    maxTokens: { n: 2000 },
+    // Off: armor's Apollo plugin re-parses in parsingDidStart, outside Apollo's parse error
+    // handling, so every syntax error became an HTTP 500. graphql-js enforces the same limit in
+    // Apollo's own parse (parseOptions below): 400 GRAPHQL_PARSE_FAILED.
+    maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: !options.introspection },
   }).protect();
 
@@ -213,14 +222,23 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
         }
       },
       onSubscribe: (_ctx, _id, payload) => {
-        // graphql-ws bypasses Apollo: apply the same armor limits here.
+        // graphql-ws bypasses Apollo: the same token limit, armor rules and input check here, with
+        // Apollo's codes (the onError hook passes coded GraphQL errors through unmasked).
+        let document: DocumentNode;
         try {
-          const document = parse(payload.query);
-          const errors = validate(schema, document, [...specifiedRules, ...armor.validationRules]);
-          if (errors.length) return errors;
+          document = parse(payload.query, { maxTokens: MAX_TOKENS });
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError('Invalid query')];
+          return [
+            withCode(err instanceof GraphQLError ? err : new GraphQLError('Invalid query'), 'GRAPHQL_PARSE_FAILED'),
+          ];
         }
+        const errors = validate(schema, document, [...specifiedRules, ...armor.validationRules]);
+        if (errors.length)
+          return errors.map((e) =>
+            withCode(e, 'GRAPHQL_VALIDATION_FAILED', options.introspection ? undefined : SUGGESTION_MASK),
+          );
+        const inputErrors = invalidStringInputs(document, payload.variables);
+        if (inputErrors.length) return inputErrors;
         metrics.subscriptions.inc();
       },
       // The stream's credential is authenticated again on each event and periodically (reauthorize.ts).
@@ -247,6 +265,12 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
     async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
+        // One check of every string argument (literals and variables) before any resolver runs.
+        async didResolveOperation({ document, request }) {
+          const [first] = invalidStringInputs(document, request.variables);
+          if (first)
+            throw new GraphQLError(first.message, { extensions: { ...first.extensions, http: { status: 400 } } });
+        },
         async didEncounterErrors({ errors, contextValue }) {
           for (const e of errors) {
             if (isExpected(e) || isAppError(e.originalError)) continue;
@@ -270,6 +294,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     validationRules: armor.validationRules,
+    parseOptions: { maxTokens: MAX_TOKENS },
     formatError,
     plugins: [
       ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
@@ -349,6 +374,9 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
       app.use((_req, res) => {
         res.status(404).json({ error: 'not found' });
       });
+      // Body-parser failures (malformed JSON, oversize, bad charset) and anything else thrown
+      // before or around Apollo: a GraphQL-shaped JSON error, never Express's HTML page.
+      app.use(httpErrorHandler(logger));
     })();
     await started;
   };
@@ -378,11 +406,4 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
       await stopping;
     },
   };
-}
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function requestIdOf(req: Request): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && UUID_RE.test(given) ? given : randomUUID();
 }

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testRedisUrl, uniquePrefix, type TestDatabase } from '@tenantgate/testing';
 import { alertChannel } from '@tenantgate/shared';
-import { loginHeaders, seed, startHarness, take, type Harness, type Seed } from './testing/harness.ts';
+import {
+  alertNotification,
+  insertAlertEvent,
+  loginHeaders,
+  seed,
+  startHarness,
+  take,
+  type Harness,
+  type Seed,
+} from './testing/harness.ts';
 import { toGlobalId } from './graphql/relay.ts';
 
 let db: TestDatabase;
@@ -298,20 +307,7 @@ describe('alertStream over graphql-ws', () => {
         .execute<Array<{ id: string }>>(`SELECT id::text AS id FROM alert_event WHERE tenant_id = ?`, [s.tenantA])
     )[0]!;
     const live = async (cursor: string, state: string) =>
-      h.redis.publish(
-        alertChannel(h.prefix, s.tenantA),
-        JSON.stringify({
-          cursor,
-          alertId: s.alertA,
-          tenantId: s.tenantA,
-          ruleCode: 'AUTH-001',
-          state,
-          fromState: 'firing',
-          severity: 'high',
-          title: 't',
-          at: new Date().toISOString(),
-        }),
-      );
+      h.redis.publish(alertChannel(h.prefix, s.tenantA), alertNotification(cursor, s.alertA, s.tenantA, state));
     // Publish until the subscriber is surely listening: a duplicate of the replayed cursor is dropped,
     // later cursors come through once each.
     const deadline = Date.now() + 10_000;
@@ -321,13 +317,16 @@ describe('alertStream over graphql-ws', () => {
       delivered = await h.redis.pubsub('NUMSUB', alertChannel(h.prefix, s.tenantA)).then((r) => Number(r[1]));
       await new Promise((r) => setTimeout(r, 20));
     }
+    // Live notifications trigger a read of Postgres: the events are real alert_event rows.
     await live(ev.id, 'firing');
-    await live(String(Number(ev.id) + 1000), 'acknowledged');
-    await live(String(Number(ev.id) + 1000), 'acknowledged');
-    await live(String(Number(ev.id) + 1001), 'resolved');
+    const acked = await insertAlertEvent(h.em(), s.alertA, s.tenantA, 'acknowledged');
+    await live(acked, 'acknowledged');
+    await live(acked, 'acknowledged');
+    const resolved = await insertAlertEvent(h.em(), s.alertA, s.tenantA, 'resolved');
+    await live(resolved, 'resolved');
     const got = await sub.done;
     expect(got.map((g) => g.alertStream.state)).toEqual(['firing', 'acknowledged', 'resolved']);
-    expect(got[0]!.alertStream.cursor).toBe(ev.id);
+    expect(got.map((g) => g.alertStream.cursor)).toEqual([ev.id, acked, resolved]);
     expect(got.every((g) => g.alertStream.alertId === s.alertA)).toBe(true);
   });
 

@@ -6,7 +6,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testRedisUrl, uniquePrefix, type TestDatabase } from '@tenantgate/testing';
 import { alertChannel } from '@tenantgate/shared';
-import { loginHeaders, seed, startHarness, take, type Harness, type Seed } from './testing/harness.ts';
+import {
+  alertNotification,
+  insertAlertEvent,
+  loginHeaders,
+  seed,
+  startHarness,
+  take,
+  type Harness,
+  type Seed,
+} from './testing/harness.ts';
 
 // The real composition root (src/main.ts under tsx, as the stack runs it) in a separate process,
 // next to an in-process gateway: one Redis publication reaches subscribers of both processes.
@@ -106,21 +115,9 @@ describe('a second gateway process (src/main.ts)', () => {
         if (Number(n) >= 2) break;
         await new Promise((r) => setTimeout(r, 10));
       }
-      const cursor = String(Number(ev!.id) + 1);
-      await h.redis.publish(
-        channel,
-        JSON.stringify({
-          cursor,
-          alertId: s.alertA,
-          tenantId: s.tenantA,
-          ruleCode: 'AUTH-001',
-          state: 'resolved',
-          fromState: 'firing',
-          severity: 'high',
-          title: 't',
-          at: new Date().toISOString(),
-        }),
-      );
+      // Notifications only trigger a read: the event is a real alert_event row.
+      const cursor = await insertAlertEvent(h.em(), s.alertA, s.tenantA, 'resolved');
+      await h.redis.publish(channel, alertNotification(cursor, s.alertA, s.tenantA, 'resolved'));
       const got = await Promise.all(subs.map((x) => x.done));
       expect(got).toEqual([
         [{ alertStream: { cursor, state: 'resolved' } }],

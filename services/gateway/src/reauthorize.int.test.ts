@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import { createTestDatabase, testRedisUrl, uniquePrefix, type TestDatabase } from '@tenantgate/testing';
 import { alertChannel } from '@tenantgate/shared';
-import { loginHeaders, seed, startHarness, type Harness, type Seed } from './testing/harness.ts';
+import {
+  alertNotification,
+  insertAlertEvent,
+  loginHeaders,
+  seed,
+  startHarness,
+  type Harness,
+  type Seed,
+} from './testing/harness.ts';
 
 // Open subscriptions end when access is withdrawn: session revoked or expired, user disabled,
 // membership of the active tenant removed. Checked periodically (`periodic`: every 50 ms here)
@@ -125,19 +133,10 @@ describe('subscriptions re-authorize (each delivered event)', () => {
     const sub = watch(client, ALERTS, { after: '0' });
     await sub.firstValue;
     await perEvent.em().execute(`UPDATE portal_session SET revoked_at = now() WHERE user_id = ?`, [s.users.admin]);
+    const cursor = await insertAlertEvent(perEvent.em(), s.alertA, s.tenantA, 'acknowledged');
     await perEvent.redis.publish(
       alertChannel(perEvent.prefix, s.tenantA),
-      JSON.stringify({
-        cursor: '999999',
-        alertId: s.alertA,
-        tenantId: s.tenantA,
-        ruleCode: 'AUTH-001',
-        state: 'acknowledged',
-        fromState: 'firing',
-        severity: 'high',
-        title: 'after revocation',
-        at: new Date().toISOString(),
-      }),
+      alertNotification(cursor, s.alertA, s.tenantA, 'acknowledged'),
     );
     const out = await sub.end;
     expect(out.values).toHaveLength(1); // only the replayed event from before the revocation

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testRedisUrl, uniquePrefix, type TestDatabase } from '@tenantgate/testing';
 import { alertChannel } from '@tenantgate/shared';
-import { loginHeaders, seed, startHarness, take, type Harness, type Seed } from './testing/harness.ts';
+import {
+  alertNotification,
+  insertAlertEvent,
+  loginHeaders,
+  seed,
+  startHarness,
+  take,
+  type Harness,
+  type Seed,
+} from './testing/harness.ts';
 
 // Portal API tokens (privilege subset, expiry, revocation, rotation) and the alert fan-out across
 // two gateway processes sharing Redis.
@@ -131,21 +140,9 @@ describe('alertStream across two gateway processes', () => {
       if (Number(n) >= 2) break;
       await new Promise((r) => setTimeout(r, 10));
     }
-    const cursor = String(Number(ev!.id) + 1);
-    await h.redis.publish(
-      channel,
-      JSON.stringify({
-        cursor,
-        alertId: s.alertA,
-        tenantId: s.tenantA,
-        ruleCode: 'AUTH-001',
-        state: 'acknowledged',
-        fromState: 'firing',
-        severity: 'high',
-        title: 't',
-        at: new Date().toISOString(),
-      }),
-    );
+    // Notifications only trigger a read: the event is a real alert_event row.
+    const cursor = await insertAlertEvent(h.em(), s.alertA, s.tenantA, 'acknowledged');
+    await h.redis.publish(channel, alertNotification(cursor, s.alertA, s.tenantA, 'acknowledged'));
     const got = await Promise.all(subs.map((x) => x.done));
     expect(got).toEqual([
       [{ alertStream: { cursor, state: 'acknowledged' } }],

@@ -3,8 +3,18 @@ import { decodeCursor, encodeCursor } from '../graphql/relay.ts';
 import type { Page } from './resources.ts';
 import { Where } from './sql.ts';
 
+/** Where an alert stream stands: the (xid, id) of the last alert_event row it read. */
+export interface AlertStreamPosition {
+  xid: string;
+  id: string;
+}
+
+export const STREAM_START: AlertStreamPosition = { xid: '0', id: '0' };
+
 export interface AlertEventRow {
   id: string;
+  /** The writing transaction (xid8 as text). */
+  xid: string;
   alert_id: string;
   tenant_id: string | null;
   from_state: string | null;
@@ -46,15 +56,43 @@ export interface AlertRuleRow {
 
 /** Alerts of one tenant (`tenantId`) or of the provider (`null`); the caller's scope decides which. */
 export class AlertRepository {
-  /** alert_event rows after a cursor, oldest first: the replay part of alertStream. */
-  async eventsAfter(em: Em, tenantId: string | null, afterId: string, limit: number): Promise<AlertEventRow[]> {
+  /**
+   * Settled alert_event rows after a stream position, in (xid, id) order: the replay part of
+   * alertStream. Only rows whose writing transaction is older than every transaction still in
+   * flight are returned (`xid < pg_snapshot_xmin`): ids come from a sequence and commit out of
+   * order, so a row still being written could otherwise land below a position already passed.
+   * Settled rows only ever appear after every settled row already read, so nothing is skipped.
+   */
+  async eventsAfter(
+    em: Em,
+    tenantId: string | null,
+    after: AlertStreamPosition,
+    limit: number,
+  ): Promise<AlertEventRow[]> {
     return await em.execute<AlertEventRow[]>(
-      `SELECT e.id::text AS id, e.alert_id, e.tenant_id, e.from_state, e.to_state, e.at, r.code AS rule_code, a.severity, a.title
+      `SELECT e.id::text AS id, e.xid::text AS xid, e.alert_id, e.tenant_id, e.from_state, e.to_state, e.at, r.code AS rule_code,
+              a.severity, a.title
          FROM alert_event e JOIN alert a ON a.id = e.alert_id JOIN alert_rule r ON r.id = a.rule_id
-        WHERE e.tenant_id IS NOT DISTINCT FROM ?::uuid AND e.id > ?::bigint
-        ORDER BY e.id LIMIT ${Math.trunc(limit)}`,
-      [tenantId, afterId],
+        WHERE e.tenant_id IS NOT DISTINCT FROM ?::uuid
+          AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+          AND (e.xid, e.id) > (?::xid8, ?::bigint)
+        ORDER BY e.xid, e.id LIMIT ${Math.trunc(limit)}`,
+      [tenantId, after.xid, after.id],
     );
+  }
+
+  /**
+   * The stream position of a client's cursor (an alert_event id): that row's (xid, id); for an id
+   * with no row of this tenant, the position of the newest row below it (replaying from there may
+   * repeat events, never skip them); the start for none.
+   */
+  async positionOf(em: Em, tenantId: string | null, cursor: string): Promise<AlertStreamPosition> {
+    const rows = await em.execute<Array<{ id: string; xid: string }>>(
+      `SELECT e.id::text AS id, e.xid::text AS xid FROM alert_event e
+        WHERE e.tenant_id IS NOT DISTINCT FROM ?::uuid AND e.id <= ?::bigint ORDER BY e.id DESC LIMIT 1`,
+      [tenantId, cursor],
+    );
+    return rows[0] ?? STREAM_START;
   }
 
   async page(
@@ -68,7 +106,7 @@ export class AlertRepository {
     if (filter.state) w.add('a.state = ?', filter.state);
     if (filter.severity) w.add('a.severity = ?', filter.severity);
     if (after) {
-      const [ts, id] = decodeCursor(after, 2);
+      const [ts, id] = decodeCursor(after, ['timestamp', 'uuid']);
       w.add('(a.created_at, a.id) < (?::timestamptz, ?::uuid)', ts, id);
     }
     const rows = await em.execute<Array<AlertRow & { created_at: Date }>>(

@@ -85,7 +85,7 @@ export class AuditLogRepository {
       w.add(`(${columns.map((c) => `${c} ILIKE ? ESCAPE '\\'`).join(' OR ')})`, ...columns.map(() => p));
     }
     if (after) {
-      const [seq] = decodeCursor(after, 1);
+      const [seq] = decodeCursor(after, ['bigint']);
       w.add('r.seq < ?::bigint', String(seq));
     }
     const rows = await em.execute<AuditRow[]>(

@@ -1,4 +1,4 @@
-import { AppError, type Em } from '@tenantgate/shared';
+import type { Em } from '@tenantgate/shared';
 import type { TenantScope } from '../auth/authorization.ts';
 import { decodeCursor, encodeCursor } from '../graphql/relay.ts';
 import { likePattern, pgArray, Where } from './sql.ts';
@@ -80,9 +80,7 @@ export class ResourceRepository {
     const expr = SORT_EXPR[sort.field];
     const op = sort.direction === 'ASC' ? '>' : '<';
     if (after) {
-      const [key, id] = decodeCursor(after, 2);
-      if (typeof id !== 'string' || (typeof key !== 'string' && typeof key !== 'number'))
-        throw AppError.badInput('Invalid cursor');
+      const [key, id] = decodeCursor(after, [sort.field === 'VMID' ? 'int' : 'text', 'uuid']);
       w.add(`(${expr}, g.id) ${op} (?, ?::uuid)`, key, id);
     }
     const rows = await em.execute<Array<GuestRow & { sort_key: string | number }>>(

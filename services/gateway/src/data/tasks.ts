@@ -64,7 +64,7 @@ export class TaskRepository {
     if (filter.outcome) w.add('t.outcome = ?', filter.outcome);
     if (filter.type) w.add('t.type = ?', filter.type);
     if (after) {
-      const [ts, upid] = decodeCursor(after, 2);
+      const [ts, upid] = decodeCursor(after, ['timestamp', 'text']);
       w.add('(t.starttime, t.upid) < (?::timestamptz, ?)', ts, upid);
     }
     const rows = await em.execute<TaskRow[]>(

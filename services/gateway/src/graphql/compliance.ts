@@ -20,6 +20,26 @@ export function auditChainFor(ctx: GatewayContext, provider: boolean, action: 'a
   return ctx.services.authz.tenantScope(ctx.auth, action).tenantId;
 }
 
+/** Longest string kept verbatim in the payload of an audited read or export. */
+export const AUDITED_STRING_MAX = 256;
+
+/**
+ * `value` with every string longer than `max` cut to its first `max` characters plus
+ * `…(N chars)` (N: the original length); never splits a surrogate pair. Dates and other
+ * Buffers are kept as they are.
+ */
+export function capStrings(value: unknown, max = AUDITED_STRING_MAX): unknown {
+  if (typeof value === 'string') {
+    if (value.length <= max) return value;
+    const cut = /[\uD800-\uDBFF]/.test(value[max - 1]!) ? max - 1 : max;
+    return `${value.slice(0, cut)}…(${value.length} chars)`;
+  }
+  if (Array.isArray(value)) return value.map((v) => capStrings(v, max));
+  if (value === null || typeof value !== 'object' || value instanceof Date || Buffer.isBuffer(value)) return value;
+  // Plain objects and type-graphql's input class instances alike.
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, capStrings(v, max)]));
+}
+
 /** Reading and exporting the audit log are themselves audited (GUIDE §4). */
 export async function auditAccess(
   ctx: GatewayContext,
@@ -34,7 +54,8 @@ export async function auditAccess(
       actor: actorOf(ctx),
       tenantIds: chainId === 'provider' ? [] : [chainId],
       target: { type: 'audit-chain', id: chainId },
-      payload,
+      // Filters are the caller's free text: a 90 kB search string is not kept verbatim in the trail.
+      payload: capStrings(payload) as Record<string, unknown>,
     });
   });
   await ctx.services.audit.wake(ctx.requestId);

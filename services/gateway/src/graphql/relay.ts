@@ -40,13 +40,65 @@ export function encodeCursor(values: unknown[]): string {
   return Buffer.from(JSON.stringify(values), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string, arity: number): unknown[] {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === arity) return v;
-  } catch {
-    // fall through
+/**
+ * What each value of a cursor's sort key tuple must be: a forged cursor whose values have another
+ * type is refused here as "Invalid cursor" instead of failing in SQL (masked as INTERNAL).
+ */
+export type CursorValue =
+  /** An ISO-8601 timestamp (as encodeCursor wrote it). */
+  | 'timestamp'
+  /** A uuid. */
+  | 'uuid'
+  /** A non-negative bigint as a decimal string (e.g. an audit seq). */
+  | 'bigint'
+  /** Text (a sort column). */
+  | 'text'
+  /** A 32-bit integer (a numeric sort column). */
+  | 'int';
+
+const ISO_TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-](\d{2}):(\d{2}))$/;
+
+/** A timestamp PostgreSQL accepts: ISO form with a real calendar date (no Feb 30, no year 0). */
+function isTimestamp(v: string): boolean {
+  const m = ISO_TIMESTAMP_RE.exec(v);
+  if (!m) return false;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const day = new Date(Date.UTC(2000, mo - 1, d));
+  day.setUTCFullYear(y);
+  const zoneOk = m[9] === undefined || (Number(m[9]) <= 15 && Number(m[10]) < 60);
+  return y >= 1 && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h < 24 && mi < 60 && sec < 60 && zoneOk;
+}
+const BIGINT_MAX = 9223372036854775807n;
+/** Cursors encode one sort key; anything longer is not one of ours. */
+const MAX_CURSOR_LENGTH = 2048;
+
+function cursorValueOk(v: unknown, kind: CursorValue): boolean {
+  switch (kind) {
+    case 'timestamp':
+      return typeof v === 'string' && isTimestamp(v);
+    case 'uuid':
+      return typeof v === 'string' && UUID_RE.test(v);
+    case 'bigint':
+      return typeof v === 'string' && /^\d{1,19}$/.test(v) && BigInt(v) <= BIGINT_MAX;
+    case 'text':
+      return typeof v === 'string' && v.length <= 1024 && !v.includes('\u0000') && v.isWellFormed();
+    case 'int':
+      return typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2 ** 31;
   }
+}
+
+/**
+ * The sort key tuple of a cursor, each value checked against `kinds` (arity and types); anything
+ * else is BAD_USER_INPUT "Invalid cursor".
+ */
+export function decodeCursor(cursor: string, kinds: readonly CursorValue[]): unknown[] {
+  let v: unknown;
+  try {
+    if (cursor.length <= MAX_CURSOR_LENGTH) v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    // refused below
+  }
+  if (Array.isArray(v) && v.length === kinds.length && kinds.every((k, i) => cursorValueOk(v[i], k))) return v;
   throw AppError.badInput('Invalid cursor');
 }
 

@@ -182,18 +182,14 @@ export const Query = {
     } else {
       chainId = authz.tenantScope(ctx.auth, 'audit.read').tenantId;
     }
+    // The page size is refused before the read is audited; auditAccess caps long strings.
+    const first = pageSize(args.first, ctx.services.maxPageSize);
     await auditAccess(ctx, chainId, 'audit.read', {
       filter: args.filter ?? {},
-      first: args.first ?? null,
+      first,
       after: args.after ?? null,
     });
-    const page = await ctx.services.auditLog.page(
-      ctx.em,
-      chainId,
-      args.filter ?? {},
-      pageSize(args.first, ctx.services.maxPageSize),
-      args.after ?? null,
-    );
+    const page = await ctx.services.auditLog.page(ctx.em, chainId, args.filter ?? {}, first, args.after ?? null);
     return connectionOf(page, toAuditEvent);
   },
 

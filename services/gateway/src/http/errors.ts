@@ -1,6 +1,8 @@
+import type { ErrorRequestHandler } from 'express';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { isAppError, type AppError } from '@tenantgate/shared';
+import { isAppError, type AppError, type Logger } from '@tenantgate/shared';
+import { requestIdOf } from './request-id.ts';
 
 const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
 
@@ -48,4 +50,85 @@ export function isExpected(error: unknown): boolean {
   const original = error.originalError;
   if (original && !(original instanceof GraphQLError) && !isAppError(original)) return false;
   return typeof error.extensions?.code === 'string';
+}
+
+/**
+ * A GraphQL error of GraphQL itself (parse, validation) with Apollo's code for it, so graphql-ws
+ * answers like Apollo does over HTTP; `suggestionMask` hides field suggestions as armor does.
+ */
+export function withCode(error: GraphQLError, code: string, suggestionMask?: string): GraphQLError {
+  const message = suggestionMask ? error.message.replace(/Did you mean ".+"/g, suggestionMask) : error.message;
+  return new GraphQLError(message, {
+    ...(error.nodes ? { nodes: error.nodes } : {}),
+    ...(error.source ? { source: error.source } : {}),
+    ...(error.positions ? { positions: error.positions } : {}),
+    extensions: { ...error.extensions, code },
+  });
+}
+
+/** What a request failure that never reached GraphQL answers: status, stable code, message. */
+interface HttpFailure {
+  status: number;
+  code: string;
+  message: string;
+}
+
+/** body-parser's failures (`err.type`) as client errors; null for anything unexpected. */
+export function httpFailureOf(err: unknown): HttpFailure | null {
+  if (err === null || typeof err !== 'object') return null;
+  const e = err as { type?: unknown; status?: unknown; expose?: unknown; limit?: unknown; charset?: unknown };
+  switch (e.type) {
+    case 'entity.parse.failed':
+      return { status: 400, code: 'BAD_REQUEST', message: 'The request body is not valid JSON' };
+    case 'entity.too.large':
+      return {
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        message:
+          typeof e.limit === 'number' ? `The request body exceeds ${e.limit} bytes` : 'The request body is too large',
+      };
+    case 'charset.unsupported':
+      return {
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message:
+          typeof e.charset === 'string' && /^[\w.:-]{1,40}$/.test(e.charset)
+            ? `Unsupported charset "${e.charset.toUpperCase()}": send UTF-8`
+            : 'Unsupported charset: send UTF-8',
+      };
+    case 'encoding.unsupported':
+      return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported content encoding' };
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'parameters.too.many':
+      return { status: 400, code: 'BAD_REQUEST', message: 'The request body could not be read' };
+    default:
+      break;
+  }
+  // Other client errors http-errors marks as safe to show (e.g. a 400 from a parser).
+  if (e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+    return { status: e.status, code: 'BAD_REQUEST', message: 'Bad request' };
+  return null;
+}
+
+/**
+ * The last Express middleware: every error that reaches it is answered as GraphQL-shaped JSON
+ * (`{"errors":[{"message","extensions":{"code"}}]}`) with no stack; client errors are logged at warn,
+ * anything else at error and masked as INTERNAL. Both carry the request id.
+ */
+export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const requestId = requestIdOf(req);
+    const failure = httpFailureOf(err);
+    if (failure)
+      logger.warn({ requestId, code: failure.code, status: failure.status }, `request refused: ${failure.message}`);
+    else logger.error({ err, requestId }, 'unexpected error handling an HTTP request (masked)');
+    const { status, code, message } = failure ?? { status: 500, code: 'INTERNAL', message: 'Internal server error' };
+    res.setHeader('x-request-id', requestId);
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  };
 }

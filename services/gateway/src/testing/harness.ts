@@ -298,3 +298,27 @@ export async function loginHeaders(
   if (!res.body.data) throw new Error(`login failed: ${JSON.stringify(res.body.errors)}`);
   return { authorization: `Bearer ${res.body.data.login.token}`, ...(tenantId ? { 'x-tenant-id': tenantId } : {}) };
 }
+
+/** Appends an alert_event row (as the auditor does) and returns its id: the stream's cursor. */
+export async function insertAlertEvent(em: Em, alertId: string, tenantId: string, toState: string): Promise<string> {
+  const rows = await em.execute<Array<{ id: string }>>(
+    `INSERT INTO alert_event (alert_id, tenant_id, from_state, to_state) VALUES (?, ?, 'firing', ?) RETURNING id::text AS id`,
+    [alertId, tenantId, toState],
+  );
+  return rows[0]!.id;
+}
+
+/** The auditor's pub/sub notification of an alert_event row (AlertNotification JSON). */
+export function alertNotification(cursor: string, alertId: string, tenantId: string, state: string): string {
+  return JSON.stringify({
+    cursor,
+    alertId,
+    tenantId,
+    ruleCode: 'AUTH-001',
+    state,
+    fromState: 'firing',
+    severity: 'high',
+    title: 't',
+    at: new Date().toISOString(),
+  });
+}
