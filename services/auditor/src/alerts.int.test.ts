@@ -200,6 +200,36 @@ describe('window rules', () => {
   });
 });
 
+describe('tenant-authored rules: scope', () => {
+  it('a rule scoped by tag or by VM only sees events of those guests', async () => {
+    for (const [vmid, tags] of [
+      [202, ['prod', 'db']],
+      [203, []],
+    ] as const)
+      await env.db.query(
+        `INSERT INTO guest (connection_id, vmid, type, node, name, status, pool, tags, raw) VALUES ($1, $2, 'qemu', 'pve1', $3, 'running', 'gx', $4, '{}')`,
+        [conn, vmid, `vm${vmid}`, tags],
+      );
+    await env.db.query(
+      `INSERT INTO alert_rule (tenant_id, code, kind, name, severity, params, scope) VALUES
+         ($1, 'T-PROD', 'guest_task_failed', 'prod task failures', 'high', '{}', '{"tags": ["prod"]}'),
+         ($1, 'T-VM203', 'guest_task_failed', 'vm 203 task failures', 'low', '{}', '{"vmids": [203]}')`,
+      [globex],
+    );
+    const s = env.newService();
+    await insertEvents(env.db, [
+      failedTask(202, 'qmmigrate', 'failure', 'gx'),
+      failedTask(203, 'qmmigrate', 'failure', 'gx'),
+    ]);
+    await s.drainNow();
+    const keys = async (code: string) => (await alerts(code, globex)).map((a) => [a.dedup_key, a.severity]);
+    expect(await keys('T-PROD')).toEqual([[`task:${conn}:202:qmmigrate`, 'high']]);
+    expect(await keys('T-VM203')).toEqual([[`task:${conn}:203:qmmigrate`, 'low']]);
+    // the provider-wide starter rule is not scoped: both guests
+    expect((await alerts('TASK-002', globex)).filter((a) => a.dedup_key.endsWith(':qmmigrate'))).toHaveLength(2);
+  });
+});
+
 describe('monitors (injectable clock)', () => {
   it('AUDIT-002 fires when the inbox lags and resolves once drained', async () => {
     const clock = new FakeClock(Date.now() + 120_000);

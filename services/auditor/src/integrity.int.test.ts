@@ -1,5 +1,6 @@
-// Tamper detection against real Postgres: one test per tamper class. The tampering bypasses the
-// insert-only trigger the way an attacker with superuser access would (session_replication_role).
+// Tamper detection against real Postgres: one test per tamper class, each raising AUDIT-001. The
+// tampering bypasses the insert-only trigger the way an attacker with superuser access would
+// (session_replication_role).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -60,8 +61,19 @@ async function tamper(sql: string, params: unknown[] = []): Promise<void> {
   }
 }
 
+/**
+ * Verifies the tenant's chain the way the service and the CLI do (raising AUDIT-001 on failure),
+ * checks that a failing chain — and only a failing one — got its critical AUDIT-001 alert, and
+ * returns the finding codes.
+ */
 async function codes(): Promise<string[]> {
-  const [r] = await verifyChains(env.db, { chainId: tenant, publicKeys: [env.key.publicKey] });
+  const [r] = await verifyChains(env.db, { chainId: tenant, publicKeys: [env.key.publicKey], raiseAlert: true });
+  await svc.drainNow();
+  const raised = await env.db.query<{ state: string; severity: string }>(
+    `SELECT a.state, a.severity FROM alert a JOIN alert_rule r ON r.id = a.rule_id WHERE r.code = 'AUDIT-001' AND a.tenant_id = $1`,
+    [tenant],
+  );
+  expect(raised.rows).toEqual(r!.ok ? [] : [{ state: 'firing', severity: 'critical' }]);
   return [...new Set(r!.findings.map((f) => f.code))].sort();
 }
 
@@ -164,6 +176,29 @@ describe('tamper classes', () => {
       `SELECT r.code, a.state, a.tenant_id FROM alert a JOIN alert_rule r ON r.id = a.rule_id WHERE r.code = 'AUDIT-001'`,
     );
     expect(a.rows).toEqual([{ code: 'AUDIT-001', state: 'firing', tenant_id: tenant }]);
+  });
+});
+
+describe('regression: AUDIT-001 was lost when the tampered chain could not take the verification event', () => {
+  it('opens the alert directly; the event that cannot be chained is quarantined, not dropped', async () => {
+    // a head moved back one record: appending seq 20 again collides, so the chained
+    // audit.verification_failed event (the only way AUDIT-001 used to fire) never lands
+    await tamper(
+      `UPDATE audit_chain SET head_seq = 19, head_hash = (SELECT record_hash FROM audit_record WHERE chain_id = $1 AND seq = 19) WHERE chain_id = $1`,
+      [tenant],
+    );
+    expect(await codes()).toContain('HEAD_MISMATCH'); // codes() asserts the critical AUDIT-001 alert
+    const chained = await env.db.query(
+      `SELECT 1 FROM audit_record WHERE chain_id = $1 AND action = 'audit.verification_failed'`,
+      [tenant],
+    );
+    expect(chained.rowCount).toBe(0);
+    // retried, then quarantined on the provider chain (poisonMaxAttempts 3, no retry delay here)
+    for (let i = 0; i < 3; i++) await svc.drainNow();
+    const quarantined = await env.db.query<{ chain_id: string }>(
+      `SELECT chain_id FROM audit_record WHERE action = 'audit.invalid_event' AND dedup_key LIKE 'audit-verify:%'`,
+    );
+    expect(quarantined.rows).toEqual([{ chain_id: 'provider' }]);
   });
 });
 

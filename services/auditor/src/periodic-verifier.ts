@@ -3,8 +3,9 @@
 // from genesis. The anchor itself is re-checked each run (its checkpoint still stored unchanged,
 // the record at its seq still hashing to the signed head), so replacing or deleting the verified
 // checkpoint or editing the record it signed is found too; older records are covered by the full
-// verification (`tenantgate audit verify`). A finding raises AUDIT-001 through the inbox (never
-// auto-resolved); the same set of finding codes on a chain is raised once, not every run.
+// verification (`tenantgate audit verify`). A finding raises AUDIT-001 (the alert at once, published,
+// plus an inbox event for the chain; never auto-resolved); the same set of finding codes on a chain
+// is raised once, not every run.
 import type { KeyObject } from 'node:crypto';
 import {
   ChainVerifier,
@@ -14,7 +15,8 @@ import {
   type Finding,
   type VerificationReport,
 } from '@tenantgate/audit-core';
-import type { Logger } from '@tenantgate/shared';
+import type { AlertNotification, Logger } from '@tenantgate/shared';
+import { systemClock, type Clock } from './alerts/types.ts';
 import { inSnapshot, type Db } from './db.ts';
 import { listChains, readCheckpoints, readRecords } from './chain-reader.ts';
 import { raiseVerificationFailure } from './verifier.ts';
@@ -46,6 +48,11 @@ export class PeriodicVerifier {
     private readonly db: Db,
     publicKeys: readonly KeyObject[],
     private readonly logger: Logger,
+    private readonly alerts: {
+      clock?: Clock;
+      /** Publishes the AUDIT-001 transitions a run opened (the service's AlertPublisher). */
+      publish?: (notifications: readonly AlertNotification[]) => Promise<void>;
+    } = {},
   ) {
     this.#keys = new Map(publicKeys.map((k) => [keyIdOf(k), k]));
   }
@@ -67,7 +74,13 @@ export class PeriodicVerifier {
           if (report.ok) continue;
           out.failed.push(report.chainId);
           if (raise) {
-            await raiseVerificationFailure(this.db, report, 'auditor-periodic-verifier');
+            const raised = await raiseVerificationFailure(
+              this.db,
+              report,
+              'auditor-periodic-verifier',
+              this.alerts.clock ?? systemClock,
+            );
+            await this.alerts.publish?.(raised);
             out.raised.push(report.chainId);
             this.logger.error(
               { chainId: report.chainId, findings: report.findings.slice(0, 5) },

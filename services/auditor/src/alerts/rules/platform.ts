@@ -1,7 +1,7 @@
 // TEN-002 member added, SYNC-001 sync unreachable/lag/gap (event part; the lag monitor lives in
 // ../monitors.ts), AUDIT-001 chain verification failure.
 import { z } from 'zod';
-import { str, type RuleDefinition } from '../types.ts';
+import { str, type FireSignal, type RuleDefinition, type Severity } from '../types.ts';
 
 const NoParams = z.object({}) as unknown as z.ZodType<Record<string, never>>;
 
@@ -79,6 +79,22 @@ export const syncHealth: RuleDefinition<Record<string, never>, null> = {
   },
 };
 
+/** The AUDIT-001 alert of a failed chain (the rule below, and the verifier's direct raise). */
+export function verificationFailureSignal(
+  chainId: string,
+  codes: readonly string[],
+  findings: unknown,
+  severity: Severity,
+): FireSignal {
+  return {
+    type: 'fire',
+    dedupKey: `chain:${chainId}`,
+    severity,
+    title: `Audit chain ${chainId} failed verification${codes.length ? `: ${codes.join(', ')}` : ''}`,
+    labels: { chainId, codes, findings: findings ?? null },
+  };
+}
+
 /** AUDIT-001: a verifier reported a broken chain. Never auto-resolves. */
 export const chainVerificationFailed: RuleDefinition<Record<string, never>, null> = {
   kind: 'chain_verification_failed',
@@ -87,17 +103,6 @@ export const chainVerificationFailed: RuleDefinition<Record<string, never>, null
   evaluate(_s, e, { severity }) {
     const chain = str(e.payload['chainId']) ?? e.chainId;
     const codes = Array.isArray(e.payload['codes']) ? (e.payload['codes'] as unknown[]).map(String) : [];
-    return {
-      state: null,
-      signals: [
-        {
-          type: 'fire',
-          dedupKey: `chain:${chain}`,
-          severity,
-          title: `Audit chain ${chain} failed verification${codes.length ? `: ${codes.join(', ')}` : ''}`,
-          labels: { chainId: chain, codes, findings: e.payload['findings'] ?? null },
-        },
-      ],
-    };
+    return { state: null, signals: [verificationFailureSignal(chain, codes, e.payload['findings'], severity)] };
   },
 };
