@@ -103,7 +103,10 @@ export class AuditorService {
         ? async () => (await wakeups.getJobs(['failed'], 0, 199, false)).map((j) => j.finishedOn ?? j.timestamp)
         : undefined,
     );
-    this.verifier = new PeriodicVerifier(deps.db, [deps.signingKey.publicKey], logger);
+    this.verifier = new PeriodicVerifier(deps.db, [deps.signingKey.publicKey], logger, {
+      clock,
+      publish: async (n) => await this.publisher.publish(n),
+    });
     this.#drain = new Drain(
       'inbox',
       async () => (await this.processor.processBatch()).claimed > 0,
