@@ -36,6 +36,11 @@ export const GOALS: Record<string, Record<string, Goal>> = {
     },
   },
   subscriptions: {
+    delivery_p50_ms: { text: 'publication → subscriber (reported)' },
     delivery_p99_ms: { text: '2,000 subscribers over 100 tenants (reported)' },
+    subscribers: { text: '2,000 over 100 tenants, two gateways', check: (v) => v >= 2000 },
+    delivered: { text: '= expected', check: (v, all) => v === all.expected },
+    cross_tenant_deliveries: { text: '0', check: (v) => v === 0 },
+    duplicates: { text: '0 (the feed dedups by cursor)', check: (v) => v === 0 },
   },
 };

@@ -25,10 +25,18 @@ export interface E2eStack {
   stop(): Promise<void>;
 }
 
-export async function startE2eStack(label: string, options: { pollIntervalMs?: number } = {}): Promise<E2eStack> {
+export interface E2eStackOptions {
+  pollIntervalMs?: number;
+  /** Environment for every service (e.g. INTROSPECTION, LOGIN_IP_LIMIT, PVE_TIMEOUT_MS). */
+  env?: Record<string, string>;
+  /** A Redis of the test's own (e.g. one it stops); default: the run's Redis. */
+  redisUrl?: string;
+}
+
+export async function startE2eStack(label: string, options: E2eStackOptions = {}): Promise<E2eStack> {
   const sim = await startSimulator({ scenario: 'demo', seed: 1, activity: false });
   const db = await createTestDatabase(label);
-  const redisUrl = testRedisUrl();
+  const redisUrl = options.redisUrl ?? testRedisUrl();
   const queuePrefix = uniquePrefix(label);
   const secrets = generateSecrets();
   const seed = await seedDemo({
@@ -61,6 +69,7 @@ export async function startE2eStack(label: string, options: { pollIntervalMs?: n
       secrets,
       logLevel: 'info',
       onLine: (service, line) => logs.push(`[${service}] ${line}`),
+      ...(options.env ? { extraEnv: options.env } : {}),
     });
   } catch (err) {
     await stop();

@@ -94,6 +94,7 @@ export class AuditorService {
         connection: deps.bullConnection,
         prefix: deps.options.queuePrefix,
       });
+    this.#wakeups?.on('error', warnRateLimited(logger, 'wake-up queue: redis error (retrying)'));
     const wakeups = this.#wakeups;
     this.monitors = new Monitors(
       deps.db,
@@ -141,7 +142,7 @@ export class AuditorService {
           removeOnFail: { count: 1000 },
         },
       );
-      this.#worker.on('error', (err) => logger.warn({ err }, 'wake-up worker error'));
+      this.#worker.on('error', warnRateLimited(logger, 'wake-up worker error (retrying)'));
       await this.#worker.waitUntilReady();
     }
     // the sweeper drains whatever no wake-up announced (a flushed or unreachable Redis loses nothing)
@@ -219,4 +220,17 @@ export class AuditorService {
     })();
     return this.#stopping;
   }
+}
+
+/** Redis errors repeat on every reconnect attempt: one warning per emitter per 30 s, with a count. */
+function warnRateLimited(logger: Logger, msg: string, context: object = {}): (err: unknown) => void {
+  let last = 0;
+  let suppressed = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < 30_000) return void suppressed++;
+    logger.warn({ err, ...context, suppressed }, msg);
+    last = now;
+    suppressed = 0;
+  };
 }

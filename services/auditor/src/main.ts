@@ -20,6 +20,18 @@ try {
   shutdown.defer('redis', async () => void (await redis.quit()));
   const bullConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, connectionName: 'auditor-worker' });
   shutdown.defer('redis-worker', async () => void (await bullConnection.quit()));
+  // ioredis retries by itself; without a listener it prints "Unhandled error event" per attempt.
+  for (const [name, client] of [
+    ['redis', redis],
+    ['redis-worker', bullConnection],
+  ] as const) {
+    let last = 0;
+    client.on('error', (err) => {
+      if (Date.now() - last < 30_000) return; // one warning per client per 30 s
+      last = Date.now();
+      logger.warn({ err, client: name }, 'redis connection error (retrying)');
+    });
+  }
   const auditor = shutdown.add(
     new AuditorService({
       db,

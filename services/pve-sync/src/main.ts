@@ -15,7 +15,12 @@ try {
   const orm = await createOrm({ databaseUrl: config.DATABASE_URL, poolMax: config.DB_POOL_MAX, logger });
   shutdown.defer('orm', () => orm.close(true));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  redis.on('error', (err) => logger.warn({ err }, 'redis error'));
+  let lastRedisWarning = 0;
+  redis.on('error', (err) => {
+    if (Date.now() - lastRedisWarning < 30_000) return; // ioredis errs on every reconnect attempt
+    lastRedisWarning = Date.now();
+    logger.warn({ err }, 'redis error (retrying)');
+  });
   shutdown.defer('redis', async () => {
     await redis.quit().catch(() => redis.disconnect());
   });

@@ -1,32 +1,16 @@
-// An end-to-end stack like test/src/harness.ts (simulator in this process, a fresh database, the
-// three services as child processes), with extra service environment: the fuzz and the bad-input
-// corpus need introspection on, and the corpus raises the login throttles it would otherwise trip.
+// The end-to-end stack of test/src/harness.ts (simulator in this process, a fresh database, the
+// three services as child processes) with what the fuzz and the bad-input corpus add: introspection
+// on, extra service environment (the corpus raises the login throttles it would otherwise trip), a
+// SQL client on the test database, and demo logins by name.
 import pg from 'pg';
-import { startSimulator, type Simulator } from '@tenantgate/pve-sim';
-import { createTestDatabase, testRedisUrl, uniquePrefix, type TestDatabase } from '@tenantgate/testing';
-import {
-  freePort,
-  generateSecrets,
-  seedDemo,
-  startServices,
-  type DemoLogin,
-  type DemoSeed,
-  type ServiceProcess,
-} from '@tenantgate/stack';
+import type { DemoLogin, ServiceProcess } from '@tenantgate/stack';
+import { startE2eStack, type E2eStack } from '../../src/harness.ts';
 
-export interface FuzzStack {
-  sim: Simulator;
-  db: TestDatabase;
+export interface FuzzStack extends E2eStack {
   sql: pg.Client;
-  seed: DemoSeed;
-  services: ServiceProcess[];
   gateway: ServiceProcess;
   baseUrl: string;
-  gatewayUrl: string;
-  wsUrl: string;
-  logs: string[];
   login(username: string): DemoLogin;
-  stop(): Promise<void>;
 }
 
 export interface FuzzStackOptions {
@@ -36,65 +20,31 @@ export interface FuzzStackOptions {
 }
 
 export async function startFuzzStack(label: string, options: FuzzStackOptions = {}): Promise<FuzzStack> {
-  const sim = await startSimulator({ scenario: 'demo', seed: 1, activity: false });
-  const db = await createTestDatabase(label);
-  const secrets = generateSecrets();
-  const seed = await seedDemo({
-    databaseUrl: db.url,
-    clusters: sim.clusters.map((c) => ({
-      name: c.name,
-      url: c.url,
-      fingerprint: c.fingerprint,
-      syncToken: c.syncToken,
-    })),
-    credentialsKey: Buffer.from(secrets.credentialsKey, 'base64'),
-    passwords: {},
-    pollIntervalMs: options.pollIntervalMs ?? 1000,
+  const stack = await startE2eStack(label, {
+    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    env: { INTROSPECTION: 'true', ...options.env },
   });
-  const port = await freePort();
-  const logs: string[] = [];
-  const sql = new pg.Client({ connectionString: db.url });
-  await sql.connect();
-  let services: ServiceProcess[] = [];
-  const stop = async () => {
-    await Promise.all(services.map((s) => s.stop()));
-    await sql.end().catch(() => {});
-    await sim.stop();
-    await db.drop();
-  };
+  const sql = new pg.Client({ connectionString: stack.db.url });
   try {
-    services = await startServices({
-      databaseUrl: db.url,
-      redisUrl: testRedisUrl(),
-      queuePrefix: uniquePrefix(label),
-      gatewayHost: '127.0.0.1',
-      gatewayPort: port,
-      secrets,
-      logLevel: 'info',
-      onLine: (service, line) => logs.push(`[${service}] ${line}`),
-      extraEnv: { INTROSPECTION: 'true', ...options.env },
-    });
+    await sql.connect();
   } catch (err) {
-    await stop();
-    throw new Error(`${String(err)}\n--- service logs ---\n${logs.slice(-60).join('\n')}`, { cause: err });
+    await stack.stop();
+    throw err;
   }
   return {
-    sim,
-    db,
+    ...stack,
     sql,
-    seed,
-    services,
-    gateway: services.find((s) => s.label === 'gateway')!,
-    baseUrl: `http://127.0.0.1:${port}`,
-    gatewayUrl: `http://127.0.0.1:${port}/graphql`,
-    wsUrl: `ws://127.0.0.1:${port}/graphql`,
-    logs,
+    gateway: stack.services.find((s) => s.label === 'gateway')!,
+    baseUrl: new URL(stack.gatewayUrl).origin,
     login: (username) => {
-      const l = seed.logins.find((x) => x.username === username);
+      const l = stack.seed.logins.find((x) => x.username === username);
       if (!l) throw new Error(`no demo login ${username}`);
       return l;
     },
-    stop,
+    stop: async () => {
+      await sql.end().catch(() => {});
+      await stack.stop();
+    },
   };
 }
 
