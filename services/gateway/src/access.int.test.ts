@@ -92,14 +92,14 @@ describe('accessReview', () => {
 });
 
 describe('hygieneFindings', () => {
-  it('reports the seed checklist to provider roles', async () => {
+  it('regression: reports the engine findings pve-sync events carry (ADMIN_ON_ROOT was ADMINISTRATOR_ON_ROOT here)', async () => {
     const auditor = await loginHeaders(h, 'auditor', s.password);
     const res = await h.gql(`{ hygieneFindings { connection code severity subject } }`, {}, auditor);
     expect(res.body.errors).toBeUndefined();
     const found = res.body.data.hygieneFindings.map((f: any) => `${f.code} ${f.subject}`).sort();
     expect(found).toEqual(
       [
-        'ADMINISTRATOR_ON_ROOT ci@pve',
+        'ADMIN_ON_ROOT ci@pve',
         'DISABLED_USER_GRANTED old@pve',
         'TOKEN_NO_EXPIRY ci@pve!deploy',
         'TOKEN_PRIVSEP_OFF ci@pve!deploy',

@@ -1,4 +1,11 @@
-import { AccessModel, ADMINISTRATOR, userConfigFromApi, type AccessApiData } from '@tenantgate/pve-access';
+import {
+  AccessModel,
+  hygieneFindings,
+  userConfigFromApi,
+  type AccessApiData,
+  type Finding,
+  type UserConfig,
+} from '@tenantgate/pve-access';
 import type { Em } from '@tenantgate/shared';
 
 // Reads the PVE access configuration pve-sync mirrors into pve_access_snapshot (one row per kind,
@@ -19,6 +26,8 @@ interface Snapshot {
 
 export interface CompiledAccess {
   model: AccessModel;
+  /** The parsed configuration the model was compiled from (hygiene runs over it). */
+  config: UserConfig;
   users: string[];
   tokens: string[];
   snapshot: Snapshot;
@@ -67,8 +76,9 @@ export async function loadAccessModel(em: Em, connectionId: string): Promise<Com
       members: members.filter((m) => m.pool === poolid).map((m) => ({ type: m.type, vmid: m.vmid })),
     })),
   };
-  const model = AccessModel.compile(userConfigFromApi(data), { now: Math.floor(Date.now() / 1000) });
-  return { model, users: Object.keys(snap.users), tokens: Object.keys(snap.tokens), snapshot: snap, takenAt };
+  const config = userConfigFromApi(data);
+  const model = AccessModel.compile(config, { now: Math.floor(Date.now() / 1000) });
+  return { model, config, users: Object.keys(snap.users), tokens: Object.keys(snap.tokens), snapshot: snap, takenAt };
 }
 
 export interface PveAccessEntry {
@@ -103,63 +113,30 @@ export function reviewGuest(access: CompiledAccess, vmid: number): PveAccessEntr
 }
 
 export interface HygieneFinding {
-  code: 'TOKEN_NO_EXPIRY' | 'TOKEN_PRIVSEP_OFF' | 'ADMINISTRATOR_ON_ROOT' | 'USER_UNUSED_90D' | 'DISABLED_USER_GRANTED';
-  severity: 'low' | 'medium' | 'high' | 'critical';
+  code: Finding['code'];
+  severity: Finding['severity'];
   subject: string;
+  subjectType: Finding['subjectType'];
+  path: string | null;
   detail: string;
 }
 
-/** The seed security checklist over one connection's mirrored access configuration. */
+/**
+ * The seed security checklist over one connection's mirrored access configuration: the
+ * access-control engine's findings (the same engine and codes pve-sync puts in its access events).
+ */
 export function hygiene(
   access: CompiledAccess,
   lastLogin: ReadonlyMap<string, Date>,
   now = new Date(),
 ): HygieneFinding[] {
-  const findings: HygieneFinding[] = [];
-  const { snapshot } = access;
-  for (const [id, t] of Object.entries(snapshot.tokens)) {
-    if (!t.expire)
-      findings.push({ code: 'TOKEN_NO_EXPIRY', severity: 'medium', subject: id, detail: 'API token without expiry' });
-    if (t.privsep === false)
-      findings.push({
-        code: 'TOKEN_PRIVSEP_OFF',
-        severity: 'high',
-        subject: id,
-        detail: 'privsep=0: the token has all of its owner’s privileges',
-      });
-  }
-  for (const a of Object.values(snapshot.acl)) {
-    if (a.path === '/' && a.roleid === ADMINISTRATOR) {
-      findings.push({
-        code: 'ADMINISTRATOR_ON_ROOT',
-        severity: 'critical',
-        subject: a.ugid,
-        detail: `${a.type} ${a.ugid} has Administrator on / (propagate=${Number(a.propagate ?? 1)})`,
-      });
-    }
-  }
-  const granted = (subject: string) => Object.keys(access.model.effectivePermissions(subject)).length > 0;
-  const cutoff = now.getTime() - 90 * 86_400_000;
-  for (const [userid, u] of Object.entries(snapshot.users)) {
-    if (userid === 'root@pam') continue;
-    const enabled = u.enable !== false;
-    if (!enabled && granted(userid)) {
-      findings.push({
-        code: 'DISABLED_USER_GRANTED',
-        severity: 'medium',
-        subject: userid,
-        detail: 'disabled user still holds ACL grants',
-      });
-    }
-    const last = lastLogin.get(userid);
-    if (enabled && (!last || last.getTime() < cutoff)) {
-      findings.push({
-        code: 'USER_UNUSED_90D',
-        severity: 'low',
-        subject: userid,
-        detail: last ? `last login ${last.toISOString()}` : 'no login observed',
-      });
-    }
-  }
-  return findings;
+  const lastLoginByUser = new Map([...lastLogin].map(([who, at]) => [who, Math.floor(at.getTime() / 1000)]));
+  return hygieneFindings(access.config, { now: Math.floor(now.getTime() / 1000), lastLoginByUser }).map((f) => ({
+    code: f.code,
+    severity: f.severity,
+    subject: f.subject,
+    subjectType: f.subjectType,
+    path: f.path ?? null,
+    detail: f.message,
+  }));
 }

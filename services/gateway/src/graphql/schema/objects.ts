@@ -289,12 +289,16 @@ export class AccessReviewObject {
 export class HygieneFindingObject {
   @Field(() => String) connection!: string;
   @Field(() => String, {
-    description: 'TOKEN_NO_EXPIRY, TOKEN_PRIVSEP_OFF, ADMINISTRATOR_ON_ROOT, USER_UNUSED_90D, DISABLED_USER_GRANTED',
+    description:
+      "The access-control engine's finding code (the same in pve-sync's access events): TOKEN_NO_EXPIRY, TOKEN_PRIVSEP_OFF, ADMIN_ON_ROOT, USER_UNUSED_90D, DISABLED_USER_GRANTED",
   })
   code!: string;
   @Field(() => String) severity!: string;
   @Field(() => String) subject!: string;
-  @Field(() => String) detail!: string;
+  @Field(() => String, { description: 'user, group or token' }) subjectType!: string;
+  @Field(() => String, { nullable: true, description: 'The ACL path the finding is about, where there is one' })
+  path!: string | null;
+  @Field(() => String, { description: 'What is wrong and what to do, in one sentence' }) detail!: string;
 }
 
 @ObjectType('AuditCheckpoint')
