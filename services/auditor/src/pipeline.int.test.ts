@@ -165,6 +165,41 @@ describe('delivery', () => {
     }
   });
 
+  it('a flushed Redis loses nothing: wake-up jobs deleted before any worker ran, the sweeper chains the rows', async () => {
+    const events = Array.from({ length: 5 }, () => event({ connectionId: conn, guest: { vmid: 100 } }));
+    await insertEvents(env.db, events);
+    const conn2 = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const queue = new Queue(QueueName.auditWakeup, { connection: conn2, prefix: env.prefix });
+    try {
+      for (const e of events)
+        await queue.add(
+          'wakeup',
+          { reason: 'test', connectionId: null, count: 1 },
+          { jobId: jobId('test', e.eventId) },
+        );
+      // FLUSHALL of this run's keys (the Redis is shared with concurrent test files: only our prefix)
+      let cursor = '0';
+      do {
+        const [next, keys] = await conn2.scan(cursor, 'MATCH', `${env.prefix}:*`, 'COUNT', 1000);
+        if (keys.length > 0) await conn2.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      expect(Object.values(await queue.getJobCounts()).every((n) => n === 0)).toBe(true); // the jobs are gone
+      const s = env.newService({ bull: true, sweepIntervalMs: 20 });
+      await s.start();
+      try {
+        const done = async () => (await Promise.all(events.map((e) => chainOf(e.dedupKey)))).every((c) => c.length > 0);
+        for (let i = 0; i < 200 && !(await done()); i++) await new Promise((r) => setTimeout(r, 25));
+        for (const e of events) expect(await chainOf(e.dedupKey)).toEqual([t1]);
+      } finally {
+        await s.stop();
+      }
+    } finally {
+      await queue.close();
+      await conn2.quit();
+    }
+  });
+
   it('the sweeper processes rows no wake-up announced (a flushed Redis loses nothing)', async () => {
     const s = env.newService({ sweepIntervalMs: 20 });
     await s.start();

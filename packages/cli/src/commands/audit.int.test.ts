@@ -29,7 +29,8 @@ async function cli(...args: string[]): Promise<string> {
     .exitOverride()
     .configureOutput({ writeOut: (s) => (buf += s), writeErr: (s) => (buf += s) });
   register(program);
-  await program.parseAsync(['node', 'tenantgate', 'audit', ...args, '--database-url', database.url]);
+  const dbArgs = args.includes('--database-url') ? [] : ['--database-url', database.url];
+  await program.parseAsync(['node', 'tenantgate', 'audit', ...args, ...dbArgs]);
   return buf;
 }
 
@@ -114,6 +115,9 @@ describe('tenantgate audit', () => {
       );
       expect(msg).toMatch(/4 records \(seq 1\.\.8\), 2 checkpoints, verification OK/);
       expect(await cli('verify', '--bundle', file, '--public-key', keyFile)).toMatch(/OK\n$/);
+      // offline: a database that does not exist (nothing listens on port 9) is never contacted
+      const offline = ['--public-key', keyFile, '--database-url', 'postgres://nobody@127.0.0.1:9/none'];
+      expect(await cli('verify', '--bundle', file, ...offline)).toMatch(/OK\n$/);
       const text = await readFile(file, 'utf8');
       await writeFile(file, text.replace('secret-3', 'secret-X'));
       await expect(cli('verify', '--bundle', file, '--public-key', keyFile)).rejects.toMatchObject({
