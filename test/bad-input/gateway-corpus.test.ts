@@ -23,47 +23,8 @@ const own = new Map<ProbeKind, string>();
 /** Every answer that was a server error, by case. */
 const serverErrors: string[] = [];
 
-/**
- * Gateway bugs this corpus found (see the report; the gateway's owner was still changing it, so
- * they are not fixed here). Each is tolerated only in its exact shape, and every hit is counted,
- * so the suite stays green while anything new fails it.
- */
-const KNOWN_BUGS = {
-  /** app.ts has no error handler after express.json(): body-parser errors reach Express's default
-   * handler, which answers an HTML page with the stack trace (file paths) and logs it to stderr. */
-  htmlErrorPage: (r: { type: string; text: string }) => /text\/html/.test(r.type) && /<pre>\w*Error/.test(r.text),
-  /** relay.decodeCursor checks only the arity: a cursor with values of the wrong type reaches SQL
-   * and fails there (masked INTERNAL) instead of BAD_USER_INPUT "Invalid cursor". */
-  cursorValueTypes: (c: string[]) => c.length === 1 && c[0] === 'INTERNAL',
-  /** U+0000 in a string argument that reaches PostgreSQL fails there ("invalid byte sequence") → INTERNAL. */
-  nul: (label: string, c: string[]) => label === 'NUL' && c.includes('INTERNAL'),
-  /** A lone surrogate either fails in SQL (INTERNAL) or is stored as U+FFFD (not byte-exact). */
-  loneSurrogate: (label: string) => label === 'lone surrogate',
-  /** Syntax errors and graphql-armor's token limit (both raised while parsing) answer HTTP 500 with a
-   * clear GRAPHQL_VALIDATION_FAILED body, instead of 400 GRAPHQL_PARSE_FAILED. */
-  /** graphql-ws: parse and validation errors returned by onSubscribe have no extensions.code, so
-   * the onError hook's formatError masks them as "Internal server error" / INTERNAL (and logs them). */
-  wsValidationMasked: (text: string) =>
-    /"message":"Internal server error","extensions":\{"code":"INTERNAL"\}/.test(text),
-  parseErrorIs500: (r: { status: number; json: any }) =>
-    r.status === 500 &&
-    codes(r.json).join() === 'GRAPHQL_VALIDATION_FAILED' &&
-    /^Syntax Error/.test(r.json?.errors?.[0]?.message ?? ''),
-};
-/** What the masked errors of those bugs log (PostgreSQL refusing the values). */
-const KNOWN_BUG_LOG =
-  /invalid input syntax for type|syntax error at or near|cannot cast type|invalid message format|invalid byte sequence|surrogate/;
 /** Unicode mutations the gateway accepted: their audit records must arrive with the text intact. */
 const acceptedWrites: Array<{ requestId: string; where: string; text: string }> = [];
-
-const knownBugHits: Record<keyof typeof KNOWN_BUGS, string[]> = {
-  htmlErrorPage: [],
-  cursorValueTypes: [],
-  nul: [],
-  loneSurrogate: [],
-  parseErrorIs500: [],
-  wsValidationMasked: [],
-};
 
 beforeAll(async () => {
   stack = await startFuzzStack('badinput', {
@@ -116,10 +77,6 @@ const gql = (query: string, variables: Record<string, unknown> = {}) => JSON.str
 
 /** A clear client error: 4xx, JSON, an `extensions.code` from the expected set, no stack trace. */
 function expectClientError(name: string, r: Awaited<ReturnType<typeof raw>>, allowed: string[], status?: number) {
-  if (KNOWN_BUGS.parseErrorIs500(r)) {
-    knownBugHits.parseErrorIs500.push(name);
-    return;
-  }
   if (r.status >= 500) serverErrors.push(`${name}: ${r.status} ${r.text.slice(0, 200)}`);
   expect(r.status, `${name}: ${r.text.slice(0, 300)}`).toBeLessThan(500);
   if (status) expect(r.status, name).toBe(status);
@@ -133,8 +90,7 @@ function expectClientError(name: string, r: Awaited<ReturnType<typeof raw>>, all
 describe('malformed GraphQL requests', () => {
   const VALIDATION = ['GRAPHQL_VALIDATION_FAILED'];
   const INPUT = ['BAD_USER_INPUT'];
-  // graphql-armor's token limit wraps the parser, so syntax errors come out as GRAPHQL_VALIDATION_FAILED.
-  const PARSE = ['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED'];
+  const PARSE = ['GRAPHQL_PARSE_FAILED'];
   const REQUEST = ['BAD_REQUEST'];
   const OPERATION = ['OPERATION_RESOLUTION_FAILURE'];
   const q =
@@ -254,9 +210,14 @@ describe('malformed GraphQL requests', () => {
   });
 
   // Bodies the JSON parser refuses never reach GraphQL: they must still be clear JSON errors.
-  const bodyCases: Array<{ name: string; req: () => RawRequest; status: number }> = [
-    { name: 'non-JSON body', req: () => ({ body: '{ not json' }), status: 400 },
-    { name: 'truncated JSON body', req: () => ({ body: gql('{ me { id } }').slice(0, 12) }), status: 400 },
+  const bodyCases: Array<{ name: string; req: () => RawRequest; status: number; code?: string }> = [
+    { name: 'non-JSON body', req: () => ({ body: '{ not json' }), status: 400, code: 'BAD_REQUEST' },
+    {
+      name: 'truncated JSON body',
+      req: () => ({ body: gql('{ me { id } }').slice(0, 12) }),
+      status: 400,
+      code: 'BAD_REQUEST',
+    },
     {
       name: 'invalid UTF-8 bytes in the body',
       req: () => ({
@@ -272,11 +233,13 @@ describe('malformed GraphQL requests', () => {
       name: 'over the body limit (413)',
       req: () => ({ body: gql(`{ me { id } } # ${'x'.repeat(200 * 1024)}`) }),
       status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
     },
     {
       name: 'unsupported charset',
       req: () => ({ headers: { 'content-type': 'application/json; charset=koi8-r' }, body: gql('{ me { id } }') }),
       status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
     },
   ];
   for (const c of bodyCases) {
@@ -284,14 +247,12 @@ describe('malformed GraphQL requests', () => {
       const r = await raw(c.req());
       if (r.status >= 500) serverErrors.push(`${c.name}: ${r.status}`);
       expect(r.status, `${c.name}: ${r.text.slice(0, 300)}`).toBe(c.status);
-      if (KNOWN_BUGS.htmlErrorPage(r)) {
-        knownBugHits.htmlErrorPage.push(c.name);
-        return;
-      }
       expect(r.text, `${c.name}: no stack traces or file paths`).not.toMatch(/\bat [\w.<>]+ \(|\/work\/|node_modules/);
-      if (c.status !== 200) {
+      if (c.code) {
+        // GraphQL-shaped: {"errors":[{"message","extensions":{"code"}}]}, never Express's HTML page.
         expect(r.type, `${c.name}: a JSON error, not an HTML page: ${r.text.slice(0, 200)}`).toMatch(/json/);
-        expect(r.json?.errors?.[0]?.message ?? r.json?.error, c.name).toBeTruthy();
+        expect(r.json?.errors?.[0]?.message, c.name).toBeTruthy();
+        expect(codes(r.json), c.name).toEqual([c.code]);
       }
     });
   }
@@ -334,7 +295,7 @@ describe('query limits (graphql-armor)', () => {
   it('too many tokens', async () => {
     const q = `{ me { ${Array.from({ length: 3000 }, () => 'id').join(' ')} } }`;
     const r = await raw({ body: gql(q) });
-    expectClientError('tokens', r, ['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED']);
+    expectClientError('tokens', r, ['GRAPHQL_PARSE_FAILED'], 400);
     expect(r.text).toMatch(/token/i);
   });
 
@@ -444,10 +405,6 @@ describe('forged ids and cursors', () => {
           args,
         );
         const c = codes(res.body);
-        if (after.startsWith('W') && res.status < 500 && KNOWN_BUGS.cursorValueTypes(c)) {
-          knownBugHits.cursorValueTypes.push(`${rf.field.name}(after: ${after.slice(0, 24)})`);
-          continue;
-        }
         if (res.status >= 500 || c.some((x) => x !== 'BAD_USER_INPUT'))
           bad.push(
             `${rf.field.name}(after: ${JSON.stringify(after).slice(0, 60)}): ${res.status} ${res.text.slice(0, 200)}`,
@@ -523,6 +480,8 @@ describe('subscriptions (graphql-ws)', () => {
           '1e9999',
           '9'.repeat(40),
           Buffer.from('["x","y"]').toString('base64url'),
+          // Date.parse accepts "1"; PostgreSQL's timestamptz does not.
+          Buffer.from('["1","y"]').toString('base64url'),
           '\u0000',
         ]) {
           const text = await once(`subscription ($a: String) { ${rf.field.name}(after: $a) { __typename } }`, {
@@ -543,11 +502,8 @@ describe('subscriptions (graphql-ws)', () => {
           bad.push(`${doc}: ${text.slice(0, 200)}`);
           continue;
         }
-        if (KNOWN_BUGS.wsValidationMasked(text)) {
-          knownBugHits.wsValidationMasked.push(doc);
-          continue;
-        }
-        if (!/GRAPHQL_(VALIDATION|PARSE)_FAILED/.test(text)) bad.push(`${doc}: ${text.slice(0, 200)}`);
+        if (!/GRAPHQL_(VALIDATION|PARSE)_FAILED/.test(text) || /INTERNAL|Internal server error/.test(text))
+          bad.push(`${doc}: ${text.slice(0, 200)}`);
       }
       expect(bad).toEqual([]);
     } finally {
@@ -555,6 +511,9 @@ describe('subscriptions (graphql-ws)', () => {
     }
   }, 90_000);
 });
+
+/** Labels of UNICODE strings PostgreSQL cannot store: the gateway refuses them. */
+const UNSTORABLE = new Set(['NUL', 'lone surrogate']);
 
 /** Strings a careless server stores differently, truncates, or crashes on. */
 const UNICODE: Array<[string, string]> = [
@@ -612,11 +571,12 @@ describe('unicode in every string input of every mutation', () => {
           );
           const where = `${rf.field.name}(${pos.path.join('.')}) ${label}`;
           const c = codes(res.body);
+          // Strings PostgreSQL cannot store are refused at the edge, naming the argument.
           if (
-            res.status < 500 &&
-            (KNOWN_BUGS.nul(label, c) || (KNOWN_BUGS.loneSurrogate(label) && c.includes('INTERNAL')))
+            UNSTORABLE.has(label) &&
+            (c.join() !== 'BAD_USER_INPUT' || !/^Argument "/.test(res.body?.errors?.[0]?.message))
           ) {
-            knownBugHits[label === 'NUL' ? 'nul' : 'loneSurrogate'].push(where);
+            bad.push(`${where}: not refused as BAD_USER_INPUT: ${res.status} ${res.text.slice(0, 200)}`);
             continue;
           }
           if (res.status >= 500 || c.includes('INTERNAL') || c.some((x) => !refusalsOk.has(x))) {
@@ -635,9 +595,7 @@ describe('unicode in every string input of every mutation', () => {
           if (result && typeof result === 'object' && leaf in result) {
             const got = (result as Record<string, unknown>)[leaf];
             const want = pos.list ? [text] : text;
-            if (JSON.stringify(got) !== JSON.stringify(want) && KNOWN_BUGS.loneSurrogate(label))
-              knownBugHits.loneSurrogate.push(`${where}: stored as ${JSON.stringify(got)}`);
-            else if (JSON.stringify(got) !== JSON.stringify(want))
+            if (JSON.stringify(got) !== JSON.stringify(want))
               bad.push(`${where}: stored/returned ${JSON.stringify(got)} for ${JSON.stringify(want)}`);
           }
         }
@@ -686,10 +644,6 @@ describe('nothing lost', () => {
       // Every non-ASCII corpus string in the record is exactly one that was sent.
       for (const x of strings.filter((y) => y.startsWith('fuzz') && /[^\x20-\x7e]/.test(y))) {
         if (UNICODE.some(([, t]) => t === x)) continue;
-        if (w.where.endsWith('lone surrogate') && x === w.text.replace(/[\uD800-\uDFFF]/g, '\uFFFD')) {
-          knownBugHits.loneSurrogate.push(`${w.where}: audited as U+FFFD`);
-          continue;
-        }
         problems.push(`${w.where}: audited as ${JSON.stringify(x)}`);
       }
     }
@@ -703,15 +657,12 @@ describe('afterwards', () => {
     expect(health.status).toBe(200);
     expect(health.json).toEqual({ status: 'ok' });
     expect(stack.gateway.running).toBe(true);
-    // Express's default handler (KNOWN_BUGS.htmlErrorPage) prints body-parser errors to stderr.
-    const crashes = crashLines(stack.logs, 'gateway').filter(
-      (l) => !(knownBugHits.htmlErrorPage.length > 0 && /^\[gateway\] \w*Error: .*(charset|JSON|too large)/i.test(l)),
-    );
-    expect(crashes).toEqual([]);
-    console.info(`known gateway bugs hit: ${JSON.stringify(knownBugHits, null, 1)}`);
+    expect(crashLines(stack.logs, 'gateway')).toEqual([]);
+    // Express's default handler printed body-parser errors to stderr; the gateway's JSON handler logs them at warn.
     expect(
-      stack.logs.filter((l) => l.startsWith('[gateway]') && /unexpected error/.test(l) && !KNOWN_BUG_LOG.test(l)),
+      stack.logs.filter((l) => l.startsWith('[gateway]') && /\w*Error: .*(charset|JSON|too large)/i.test(l)),
     ).toEqual([]);
+    expect(stack.logs.filter((l) => l.startsWith('[gateway]') && /unexpected error/.test(l))).toEqual([]);
     expect(serverErrors).toEqual([]);
     // Still serving real data.
     const me = await data<{ me: { username: string } }>(stack.gatewayUrl, acmeAdmin, '{ me { username } }');

@@ -18,6 +18,7 @@ import {
 } from './testing/harness.ts';
 import { encodeCursor } from './graphql/relay.ts';
 import { STREAM_START, type AlertStreamPosition } from './data/alerts.ts';
+import { isTaskCursor } from './subscriptions/task-feed.ts';
 
 let db: TestDatabase;
 let h: Harness;
@@ -251,6 +252,28 @@ describe('forged cursors', () => {
           `${list} ${Buffer.from(c, 'base64url').toString()}`,
         ).toEqual(['BAD_USER_INPUT Invalid cursor']);
       }
+  });
+});
+
+describe('forged taskUpdates cursors', () => {
+  it('regression: cursorValueTypes — taskUpdates cursors that Date.parse accepts but PostgreSQL does not are BAD_USER_INPUT', async () => {
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    // What the stream itself hands out: PostgreSQL's text form of updated_at, and a upid.
+    expect(isTaskCursor(b64(['2026-11-23 17:58:50.123456+00', 'UPID:pve1:1:2:3:qmstop:100:root@pam:']))).toBe(true);
+    expect(isTaskCursor(b64(['2026-11-23 17:58:50+05:30', '']))).toBe(true);
+    const client = h.wsClient({ authorization: alice.authorization, tenantId: s.tenantA });
+    for (const forged of [
+      ['1', 'y'],
+      ['2026-02-30 00:00:00+00', 'x'],
+      ['March 7, 2026', 'x'],
+      ['2026-01-01 00:00:00+00', 'a\u0000'],
+      ['2026-01-01 00:00:00+00', 'a\uD800'],
+    ]) {
+      expect(isTaskCursor(b64(forged)), JSON.stringify(forged)).toBe(false);
+      await expect(
+        take(client, `subscription ($a: String) { taskUpdates(after: $a) { cursor } }`, { a: b64(forged) }, 1).done,
+      ).rejects.toThrow(/BAD_USER_INPUT/);
+    }
   });
 });
 

@@ -349,6 +349,8 @@ export const AlertEventSchema = defineEntity({
     at: p.datetime().defaultRaw('now()'),
     actorId: p.uuid().nullable(),
     note: p.text().nullable(),
+    /** The writing transaction (xid8): alertStream's commit fence (migration 0002). */
+    xid: p.text().columnType('xid8').defaultRaw('pg_current_xact_id()'),
   },
 });
 export type AlertEvent = InferEntity<typeof AlertEventSchema>;

@@ -56,18 +56,20 @@ export type CursorValue =
   /** A 32-bit integer (a numeric sort column). */
   | 'int';
 
-const ISO_TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-](\d{2}):(\d{2}))$/;
+/** ISO-8601 (`T`, as toISOString writes) or PostgreSQL's text form (`2026-11-23 10:00:00.123456+00`). */
+const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-](\d{2})(?::?(\d{2}))?)$/;
 
-/** A timestamp PostgreSQL accepts: ISO form with a real calendar date (no Feb 30, no year 0). */
-function isTimestamp(v: string): boolean {
-  const m = ISO_TIMESTAMP_RE.exec(v);
+/** A timestamp PostgreSQL accepts, with a real calendar date (no Feb 30, no year 0). */
+export function isTimestamp(v: string): boolean {
+  const m = TIMESTAMP_RE.exec(v);
   if (!m) return false;
   const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const day = new Date(Date.UTC(2000, mo - 1, d));
   day.setUTCFullYear(y);
-  const zoneOk = m[9] === undefined || (Number(m[9]) <= 15 && Number(m[10]) < 60);
+  const zoneOk = m[9] === undefined || (Number(m[9]) <= 15 && Number(m[10] ?? 0) < 60);
   return y >= 1 && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h < 24 && mi < 60 && sec < 60 && zoneOk;
 }
+
 const BIGINT_MAX = 9223372036854775807n;
 /** Cursors encode one sort key; anything longer is not one of ours. */
 const MAX_CURSOR_LENGTH = 2048;

@@ -4,6 +4,8 @@ import { Repeater } from '@graphql-yoga/subscription';
 import { taskChannel, type Logger, type Orm } from '@tenantgate/shared';
 import type { TenantScope } from '../auth/authorization.ts';
 import type { TaskRow } from '../data/tasks.ts';
+import { isTimestamp } from '../graphql/relay.ts';
+import { stringProblem } from '../graphql/input-strings.ts';
 
 export interface TaskUpdate {
   cursor: string;
@@ -124,7 +126,9 @@ function decode(s: string): [string, string] {
       v.length === 2 &&
       typeof v[0] === 'string' &&
       typeof v[1] === 'string' &&
-      !Number.isNaN(Date.parse(v[0]))
+      isTimestamp(v[0]) &&
+      v[1].length <= 1024 &&
+      stringProblem(v[1]) === null
     )
       return [v[0], v[1]];
   } catch {
