@@ -197,6 +197,19 @@ async function wsAnswer(query: string): Promise<Array<{ type: string; payload?: 
   return frames;
 }
 
+describe('refused access with ids PostgreSQL cannot store', () => {
+  it('a graphql-ws tenant id with U+0000 and a lone surrogate is refused and still audited (as U+FFFD)', async () => {
+    const client = h.wsClient({ authorization: alice.authorization, tenantId: 'fuzz\u0000\uD800' });
+    await expect(take(client, 'subscription { alertStream { cursor } }', {}, 1).done).rejects.toThrow(/FORBIDDEN/);
+    const rows = await h
+      .em()
+      .execute(`SELECT 1 FROM audit_inbox WHERE event->'target'->>'id' = ? AND event->>'action' = 'access.denied'`, [
+        'fuzz\uFFFD\uFFFD',
+      ]);
+    expect(rows.length).toBeGreaterThan(0);
+  });
+});
+
 describe('graphql-ws parse and validation errors', () => {
   it('regression: wsValidationMasked — they keep their message and carry GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED', async () => {
     const cases: Array<[string, string, RegExp]> = [

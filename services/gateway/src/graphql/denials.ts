@@ -1,5 +1,6 @@
 import { AppError } from '@tenantgate/shared';
 import type { GatewayContext } from './context.ts';
+import { storableText } from './input-strings.ts';
 
 /**
  * Records a refused access (foreign or nonexistent id, forbidden operation) as a portal audit
@@ -25,7 +26,7 @@ export async function denied(
           : { type: 'unknown', id: null },
         tenantIds: ctx.auth.activeTenantId ? [ctx.auth.activeTenantId] : [],
         // an empty id is still an attempt: keep the contract's non-empty target id
-        target: { type: target.type, id: target.id.slice(0, 200) || '(empty)' },
+        target: { type: target.type, id: storableText(target.id, 200) || '(empty)' },
         payload: { code: error.code },
       });
     });

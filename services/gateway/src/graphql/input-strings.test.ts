@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'graphql';
-import { invalidStringInputs, stringProblem } from './input-strings.ts';
+import { invalidStringInputs, storableText, stringProblem } from './input-strings.ts';
 
 const messages = (query: string, variables?: Record<string, unknown>) =>
   invalidStringInputs(parse(query), variables).map((e) => `${e.extensions.code} ${e.message}`);
@@ -40,5 +40,15 @@ describe('invalidStringInputs', () => {
       }),
     ).toEqual([]);
     expect(stringProblem('\uD83D\uDE00')).toBeNull();
+  });
+});
+
+describe('storableText', () => {
+  it('regression: an audited id cut at 200 code units never ends in half a surrogate pair, and NUL is replaced', () => {
+    const id = `${'a'.repeat(199)}😀tail`;
+    expect(id.slice(0, 200).isWellFormed()).toBe(false);
+    expect(storableText(id, 200)).toBe('a'.repeat(199));
+    expect(storableText('x\u0000y\uD800', 200)).toBe('x\uFFFDy\uFFFD');
+    expect(storableText('ok😀', 200)).toBe('ok😀');
   });
 });

@@ -88,3 +88,14 @@ export function stringProblem(s: string): string | null {
 function printable(key: string): string {
   return key.replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
 }
+
+/**
+ * `s` made storable for the audit trail where it cannot be refused (an id an attempt was made
+ * with): U+0000 and unpaired surrogates become U+FFFD, and it is cut at `max` code units without
+ * splitting a surrogate pair.
+ */
+export function storableText(s: string, max: number): string {
+  let out = s.replaceAll('\u0000', '\uFFFD').toWellFormed();
+  if (out.length > max) out = out.slice(0, /[\uD800-\uDBFF]/.test(out[max - 1]!) ? max - 1 : max);
+  return out;
+}
