@@ -142,6 +142,13 @@ async function rssMb(pid: number): Promise<number> {
   return kb ? Number(kb) / 1024 : Number.NaN;
 }
 
+/** User + system CPU seconds a process has used (Linux /proc, 100 clock ticks per second). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -322,6 +329,17 @@ export async function run(): Promise<void> {
     const warmCursors = new Set(publishedAt.keys());
 
     // Measured: ALERTS_PER_TENANT rounds over every tenant, RATE alerts per second, one at a time.
+    // Work done meanwhile: the gateways' CPU time and PostgreSQL transactions (every process).
+    const xacts = async () =>
+      Number(
+        (
+          await db.query<{ n: string }>(
+            'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()',
+          )
+        ).rows[0]!.n,
+      );
+    const cpuBefore = await Promise.all(gateways.map((g) => cpuSeconds(g.proc.pid!)));
+    const xactsBefore = await xacts();
     const measuredStarted = performance.now();
     let sent = 0;
     for (let round = 0; round < ALERTS_PER_TENANT; round++) {
@@ -340,6 +358,12 @@ export async function run(): Promise<void> {
     ).catch((err: unknown) => process.stderr.write(`subscriptions bench: ${String(err)}\n`));
     await sampleRss();
     clearInterval(rssTimer);
+    const gatewayCpu = (await Promise.all(gateways.map((g) => cpuSeconds(g.proc.pid!)))).map(
+      (c, i) => c - cpuBefore[i]!,
+    );
+    const measuredSeconds = (performance.now() - measuredStarted) / 1000;
+    await new Promise((r) => setTimeout(r, 1500)); // backends flush their statistics about once a second
+    const pgXacts = (await xacts()) - xactsBefore;
 
     // ── results ──
     const { rows, byTenant } = await expectedOf();
@@ -390,6 +414,11 @@ export async function run(): Promise<void> {
         cross_tenant_deliveries: crossTenant,
         duplicates,
         gateway_rss_mb: round(Math.max(...peakRss)),
+        gateway_cpu_ms_per_delivery: round(
+          (gatewayCpu.reduce((a, b) => a + b, 0) * 1000) / Math.max(1, delivery.length),
+          2,
+        ),
+        pg_xacts_per_delivery: round(pgXacts / Math.max(1, delivery.length), 2),
         connect_s: round(connectSeconds, 2),
       },
       {
@@ -405,6 +434,11 @@ export async function run(): Promise<void> {
         measured_deliveries: delivery.length,
         deliveries_without_observed_publication: unobserved,
         gateway_peak_rss_mb: peakRss.map((v) => round(v)),
+        // measured phase until the last delivery: CPU seconds per gateway, PostgreSQL transactions of
+        // every process (gateways, auditor, this bench's progress checks)
+        measured_seconds: round(measuredSeconds, 1),
+        gateway_cpu_s: gatewayCpu.map((c) => round(c, 1)),
+        pg_xacts: pgXacts,
         client_rss_mb: round(clientRss),
         alert_events: rows.length,
         published_notifications: publishedAt.size,

@@ -340,7 +340,12 @@ describe('end to end under faults', () => {
           [alertIds],
         );
         expect(owners.map((o) => o.tenant_id)).toEqual([tenantIds.get(t)]);
-        expect(sub.errors).toEqual([]);
+        // On failure, say why: the gateway's own log of the streams it ended (with times).
+        const streamErrors = stack
+          .problems()
+          .filter((l) => l.startsWith('[gateway') && /alert stream failed/.test(l))
+          .map((l) => l.slice(0, 600));
+        expect(sub.errors, streamErrors.join('\n')).toEqual([]);
         expect(sub.received.size).toBeGreaterThan(0);
       }
       // The subscribers really were cut off (by each gateway kill) and resumed.
