@@ -391,6 +391,31 @@ describe('alertStream commit fence (alert_event.xid)', () => {
     expect(got.map((g) => g.alertStream.cursor)).toEqual([n, n1]);
   });
 
+  it('a cursor from elsewhere whose row is not settled yet does not skip an earlier id still in flight', async () => {
+    // An id with no row (a rolled-back insert's gap).
+    const gap = (await h.em().execute<Array<{ id: string }>>(`SELECT nextval('alert_event_id_seq')::text AS id`))[0]!
+      .id;
+    const held = holdTransaction((tx) => insertAlertEvent(tx, s.alertA, s.tenantA, 'acknowledged'));
+    const n = await held.id;
+    // N+1 is committed (e.g. by a mutation that returned its id to the client), N is in flight.
+    const n1 = await insertAlertEvent(h.em(), s.alertA, s.tenantA, 'resolved');
+    const fromN1 = await h.gateway.services.alerts.positionOf(h.em(), s.tenantA, n1);
+    // A cursor with no row (a gap) is no different.
+    const fromGap = await h.gateway.services.alerts.positionOf(h.em(), s.tenantA, gap);
+    held.release();
+    await held.done;
+    expect((await settled(fromN1, 2)).map((r) => r.id)).toEqual([n, n1]);
+    expect((await settled(fromGap, 2)).map((r) => r.id)).toEqual([n, n1]);
+    // A settled cursor resumes right after its own row.
+    let settledN = await h.gateway.services.alerts.positionOf(h.em(), s.tenantA, n);
+    for (let i = 0; i < 500 && settledN.id !== n; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      settledN = await h.gateway.services.alerts.positionOf(h.em(), s.tenantA, n);
+    }
+    expect(settledN.id).toBe(n);
+    expect(await ids(settledN)).toEqual([n1]);
+  });
+
   it('a writer that took its transaction id first but its row id last is not skipped either', async () => {
     const start = await h.gateway.services.alerts.positionOf(h.em(), s.tenantA, await head());
     // T_old: transaction id first, row later (id N+1); T_new: row first (id N), still open.

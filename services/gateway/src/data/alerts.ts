@@ -82,17 +82,27 @@ export class AlertRepository {
   }
 
   /**
-   * The stream position of a client's cursor (an alert_event id): that row's (xid, id); for an id
-   * with no row of this tenant, the position of the newest row below it (replaying from there may
-   * repeat events, never skip them); the start for none.
+   * The stream position of a client's cursor (an alert_event id of this tenant). Never past a row
+   * the client may not have seen: its own row's (xid, id) when that row is settled (as every
+   * cursor the stream hands out is); otherwise — an id from elsewhere, or one with no row — the
+   * earliest of the oldest in-flight transaction and the oldest writer of a later id. Replaying
+   * from there may repeat events at or before the cursor, never skip one after it.
    */
   async positionOf(em: Em, tenantId: string | null, cursor: string): Promise<AlertStreamPosition> {
-    const rows = await em.execute<Array<{ id: string; xid: string }>>(
-      `SELECT e.id::text AS id, e.xid::text AS xid FROM alert_event e
-        WHERE e.tenant_id IS NOT DISTINCT FROM ?::uuid AND e.id <= ?::bigint ORDER BY e.id DESC LIMIT 1`,
-      [tenantId, cursor],
+    const [row] = await em.execute<Array<{ xmin: string; exact_xid: string | null; above_xid: string | null }>>(
+      `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+              (SELECT e.xid::text FROM alert_event e
+                WHERE e.tenant_id IS NOT DISTINCT FROM ?::uuid AND e.id = ?::bigint) AS exact_xid,
+              (SELECT min(e.xid)::text FROM alert_event e
+                WHERE e.tenant_id IS NOT DISTINCT FROM ?::uuid AND e.id > ?::bigint) AS above_xid`,
+      [tenantId, cursor, tenantId, cursor],
     );
-    return rows[0] ?? STREAM_START;
+    const xmin = BigInt(row!.xmin);
+    if (row!.exact_xid !== null && BigInt(row!.exact_xid) < xmin) return { xid: row!.exact_xid, id: cursor };
+    const above = row!.above_xid === null ? xmin : BigInt(row!.above_xid);
+    const from = above < xmin ? above : xmin;
+    // (from, 0) comes before every row whose writer is `from` or younger (ids start at 1).
+    return { xid: from.toString(), id: '0' };
   }
 
   async page(
