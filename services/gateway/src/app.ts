@@ -30,7 +30,7 @@ import { AlertRepository } from './data/alerts.ts';
 import { TenantRepository } from './data/tenants.ts';
 import { createLoaders, type GatewayContext } from './graphql/context.ts';
 import { buildBaseSchema } from './graphql/schema.ts';
-import { formatError, httpErrorHandler, isExpected, toGraphQLError, withCode } from './http/errors.ts';
+import { formatError, httpErrorHandler, isExpected, requireJsonBody, toGraphQLError, withCode } from './http/errors.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { invalidStringInputs } from './graphql/input-strings.ts';
 import { GatewayMetrics } from './http/metrics.ts';
@@ -98,7 +98,7 @@ export interface GatewayApp {
 
 const TENANT_HEADER = 'x-tenant-id';
 /** Token limit of a GraphQL document (HTTP and graphql-ws). */
-export const MAX_TOKENS = 2000;
+const MAX_TOKENS = 2000;
 /** graphql-armor's replacement for field suggestions when introspection is off. */
 const SUGGESTION_MASK = '[Suggestion hidden]';
 
@@ -342,6 +342,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
       await apollo.start();
       app.use(
         '/graphql',
+        requireJsonBody(),
         express.json({ limit: options.bodyLimit }),
         expressMiddleware(apollo, {
           context: async ({ req, res }) => {

@@ -88,6 +88,13 @@ describe('request bodies the JSON parser refuses', () => {
       expect(body.errors[0]!.extensions).toEqual({ code: c.code });
       expect(r.requestId).toMatch(/^[0-9a-f-]{36}$/);
     }
+    // A content type the gateway does not parse: 415; CSRF-simple types stay Apollo's 400 (CSRF).
+    const xml = await post('<query/>', { 'content-type': 'application/xml' });
+    expect(xml.status, xml.text).toBe(415);
+    expect(codesOf(xml.text)).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
+    const plain = await post(JSON.stringify({ query: '{ me { id } }' }), { 'content-type': 'text/plain' });
+    expect(plain.status, plain.text).toBe(400);
+    expect(plain.text).toMatch(/CSRF/);
     // The caller's request id is kept (it is what the warn log line carries).
     expect((await post('{ not json', { 'x-request-id': rid })).requestId).toBe(rid);
     // The gateway still answers.

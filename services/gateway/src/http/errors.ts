@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { isAppError, type AppError, type Logger } from '@tenantgate/shared';
@@ -96,6 +96,12 @@ export function httpFailureOf(err: unknown): HttpFailure | null {
             ? `Unsupported charset "${e.charset.toUpperCase()}": send UTF-8`
             : 'Unsupported charset: send UTF-8',
       };
+    case 'content-type.unsupported':
+      return {
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'Unsupported content type: send application/json',
+      };
     case 'encoding.unsupported':
       return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported content encoding' };
     case 'request.aborted':
@@ -109,6 +115,23 @@ export function httpFailureOf(err: unknown): HttpFailure | null {
   if (e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500)
     return { status: e.status, code: 'BAD_REQUEST', message: 'Bad request' };
   return null;
+}
+
+/**
+ * Content types a POST to /graphql may carry: JSON (parsed), and the CSRF-"simple" types, which
+ * go on to Apollo so that its CSRF prevention refuses them with its own explanation (400).
+ */
+const PASSED_ON_TYPES = ['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data'];
+
+/** Refuses a POST body of any other content type as 415 UNSUPPORTED_MEDIA_TYPE (via httpErrorHandler). */
+export function requireJsonBody(): RequestHandler {
+  return (req, _res, next) => {
+    if (req.method !== 'POST' || req.headers['content-type'] === undefined || req.is(PASSED_ON_TYPES)) {
+      next();
+      return;
+    }
+    next(Object.assign(new Error('unsupported content type'), { type: 'content-type.unsupported' }));
+  };
 }
 
 /**
