@@ -42,5 +42,8 @@ export const GOALS: Record<string, Record<string, Goal>> = {
     delivered: { text: '= expected', check: (v, all) => v === all.expected },
     cross_tenant_deliveries: { text: '0', check: (v) => v === 0 },
     duplicates: { text: '0 (the feed dedups by cursor)', check: (v) => v === 0 },
+    gateway_rss_mb: { text: 'peak of either gateway, ~1,000 subscriptions each (reported)' },
+    gateway_cpu_ms_per_delivery: { text: 'both gateways, measured phase (reported)' },
+    pg_xacts_per_delivery: { text: 'all processes, measured phase (reported)' },
   },
 };
