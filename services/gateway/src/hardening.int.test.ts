@@ -423,6 +423,42 @@ describe('alertStream commit fence (alert_event.xid)', () => {
     expect(await ids(settledN)).toEqual([n1]);
   });
 
+  // Found by the long fault run (test/faults/README.md): a read during a Postgres restart ended the
+  // stream with a masked INTERNAL. Here the connection under a blocked read is terminated.
+  it('regression: a database connection lost under a read is retried; the stream then delivers, without an error', async () => {
+    const client = h.wsClient({ authorization: alice.authorization, tenantId: s.tenantA });
+    const after = await head();
+    const sub = take<{ alertStream: { cursor: string; state: string } }>(client, SUB, { after }, 1);
+    const channel = alertChannel(h.prefix, s.tenantA);
+    for (let i = 0; i < 1000; i++) {
+      const [, listeners] = (await h.redis.pubsub('NUMSUB', channel)) as [string, number];
+      if (Number(listeners) > 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Block the stream's next read behind a lock, then kill the connection it waits on.
+    const lock = holdTransaction(async (tx) => {
+      await tx.execute('LOCK TABLE alert_event IN ACCESS EXCLUSIVE MODE');
+      return '';
+    });
+    await lock.id;
+    await h.redis.publish(channel, alertNotification(String(BigInt(after) + 1000n), s.alertA, s.tenantA, 'resolved'));
+    let killed = 0;
+    for (let i = 0; i < 500 && killed === 0; i++) {
+      const rows = await h.em().execute<Array<{ ok: boolean }>>(
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM alert_event e JOIN alert a%'`,
+      );
+      killed = rows.filter((r) => r.ok).length;
+      if (killed === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(killed).toBeGreaterThan(0);
+    lock.release();
+    await lock.done;
+    const id = await insertAlertEvent(h.em(), s.alertA, s.tenantA, 'acknowledged');
+    await h.redis.publish(channel, alertNotification(id, s.alertA, s.tenantA, 'acknowledged'));
+    expect((await sub.done).map((g) => g.alertStream.cursor)).toEqual([id]);
+  });
+
   it('a writer that took its transaction id first but its row id last is not skipped either', async () => {
     const start = await h.gateway.services.alerts.positionOf(h.em(), s.tenantA, await head());
     // T_old: transaction id first, row later (id N+1); T_new: row first (id N), still open.

@@ -6,16 +6,19 @@ import { isTaskCursor, type TaskUpdate } from '../subscriptions/task-feed.ts';
 import { toTask } from './mappers.ts';
 import { toGlobalId } from './relay.ts';
 import { isRevoked, reauthorized, type AccessCheck, type Revoked } from '../subscriptions/reauthorize.ts';
+import { retryTransient } from '../subscriptions/transient.ts';
 
 /**
  * The stream's authorization decision, asked again with freshly authenticated credentials:
  * `decide` is the same call the subscription made at subscribe time.
  */
 function accessCheck(ctx: GatewayContext, decide: (fresh: GatewayContext) => unknown): AccessCheck {
+  const recheckAuth = ctx.recheckAuth;
   return async () => {
-    if (!ctx.recheckAuth) return null;
+    if (!recheckAuth) return null;
     try {
-      const auth = await ctx.recheckAuth();
+      // A Postgres restart is waited out (no event is delivered until access is confirmed).
+      const auth = await retryTransient(recheckAuth, { logger: ctx.logger, what: 'subscription re-authorization' });
       if (!auth.principal) return AppError.unauthenticated();
       decide({ ...ctx, auth });
       return null;

@@ -3,6 +3,7 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Repeater } from '@graphql-yoga/subscription';
 import { AlertNotification, alertChannel, type Logger, type Orm } from '@tenantgate/shared';
 import { STREAM_START, type AlertRepository } from '../data/alerts.ts';
+import { retryTransient } from './transient.ts';
 
 type EventTarget = ReturnType<typeof createRedisEventTarget>;
 
@@ -101,8 +102,17 @@ export class AlertFeed {
         // resolves once Redis has confirmed both, so nothing published after this point is missed.
         await this.subscriber.subscribe(topic);
         const em = this.orm.em.fork();
-        let position = after === null ? STREAM_START : await this.alerts.positionOf(em, tenantId, after);
-        const read = async () => {
+        let stopped = false;
+        void stop.then(() => {
+          stopped = true;
+          wake?.();
+        });
+        const retry = { logger: this.logger, what: `alert stream ${topic}`, stopped: () => stopped };
+        let position =
+          after === null
+            ? STREAM_START
+            : await retryTransient(() => this.alerts.positionOf(em, tenantId, after), retry);
+        const readOnce = async () => {
           readRequested = false;
           for (;;) {
             em.clear();
@@ -137,12 +147,9 @@ export class AlertFeed {
             );
           }
         };
+        // A Postgres restart is waited out (the position survives a failed read).
+        const read = () => retryTransient(readOnce, retry);
         await read();
-        let stopped = false;
-        void stop.then(() => {
-          stopped = true;
-          wake?.();
-        });
         let retryMs = SETTLE_RETRY_MIN_MS;
         while (!stopped) {
           if (readRequested) {

@@ -6,6 +6,7 @@ import type { TenantScope } from '../auth/authorization.ts';
 import type { TaskRow } from '../data/tasks.ts';
 import { isTimestamp } from '../graphql/relay.ts';
 import { stringProblem } from '../graphql/input-strings.ts';
+import { retryTransient } from './transient.ts';
 
 export interface TaskUpdate {
   cursor: string;
@@ -65,26 +66,31 @@ export class TaskFeed {
       try {
         await this.subscriber.subscribe(topic);
         const em = this.orm.em.fork();
-        let cursor = after ? decode(after) : await this.#now();
-        while (!stopped) {
-          if (dirty) {
-            dirty = false;
-            for (;;) {
-              const rows = await em.execute<Array<TaskRow & { updated_text: string }>>(
-                `SELECT t.upid, t.connection_id, t.node, t.type, t.vmid, t.pve_user, t.token_id, t.starttime, t.endtime, t.status,
+        const retry = { logger: this.logger, what: `task stream ${topic}`, stopped: () => stopped };
+        let cursor = after ? decode(after) : await retryTransient(() => this.#now(), retry);
+        // Rows after the cursor; a Postgres restart is waited out (the cursor survives a failed read).
+        const readChanges = async () => {
+          for (;;) {
+            const rows = await em.execute<Array<TaskRow & { updated_text: string }>>(
+              `SELECT t.upid, t.connection_id, t.node, t.type, t.vmid, t.pve_user, t.token_id, t.starttime, t.endtime, t.status,
                         t.outcome, t.portal_user_id, g.id AS guest_id, t.updated_at::text AS updated_text
                    FROM pve_task t JOIN guest g ON g.connection_id = t.connection_id AND g.vmid = t.vmid
                   WHERE g.tenant_id = ? AND (t.updated_at, t.upid) > (?::timestamptz, ?)
                   ORDER BY t.updated_at, t.upid LIMIT ${BATCH}`,
-                [scope.tenantId, cursor[0], cursor[1]],
-              );
-              for (const r of rows) {
-                cursor = [r.updated_text, r.upid];
-                const { updated_text: _u, ...task } = r;
-                await push({ cursor: encode(cursor), task });
-              }
-              if (rows.length < BATCH) break;
+              [scope.tenantId, cursor[0], cursor[1]],
+            );
+            for (const r of rows) {
+              cursor = [r.updated_text, r.upid];
+              const { updated_text: _u, ...task } = r;
+              await push({ cursor: encode(cursor), task });
             }
+            if (rows.length < BATCH) break;
+          }
+        };
+        while (!stopped) {
+          if (dirty) {
+            dirty = false;
+            await retryTransient(readChanges, retry);
           }
           if (stopped) break;
           await new Promise<void>((resolve) => {
