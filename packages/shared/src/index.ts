@@ -2,7 +2,7 @@
 export { AppError, ErrorCode, isAppError } from './errors/app-error.ts';
 export { ConfigError } from './errors/config-error.ts';
 export { parseConfig, envFields, type Env } from './config/config.ts';
-export { createLogger, type Logger } from './logger.ts';
+export { createLogger, warnRateLimited, type Logger } from './logger.ts';
 export { encryptSecret, decryptSecret, sha256 } from './crypto.ts';
 export { createOrm, migrateDatabase, type Orm, type Em, type OrmOptions } from './db/orm.ts';
 export * from './db/entities.ts';

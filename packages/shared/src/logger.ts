@@ -15,3 +15,25 @@ export function createLogger(service: string, level: LevelWithSilent = 'info'): 
     timestamp: pino.stdTimeFunctions.isoTime,
   });
 }
+
+/**
+ * A warning for errors that repeat on every retry (ioredis and BullMQ emit one per reconnect
+ * attempt): at most one line per `everyMs`, carrying how many were suppressed since the last one.
+ */
+export function warnRateLimited(
+  logger: Logger,
+  msg: string,
+  context: object = {},
+  everyMs = 30_000,
+  now: () => number = Date.now,
+): (err: unknown) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  return (err) => {
+    const t = now();
+    if (t - last < everyMs) return void suppressed++;
+    logger.warn({ err, ...context, suppressed }, msg);
+    last = t;
+    suppressed = 0;
+  };
+}

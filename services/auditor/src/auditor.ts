@@ -4,7 +4,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { SigningKey } from '@tenantgate/audit-core';
-import { AuditWakeupJob, QueueName, type AlertNotification, type Logger } from '@tenantgate/shared';
+import { AuditWakeupJob, QueueName, warnRateLimited, type AlertNotification, type Logger } from '@tenantgate/shared';
 import { inTransaction, type Db } from './db.ts';
 import { ChainWriter } from './chain-writer.ts';
 import { InboxProcessor } from './inbox-processor.ts';
@@ -220,17 +220,4 @@ export class AuditorService {
     })();
     return this.#stopping;
   }
-}
-
-/** Redis errors repeat on every reconnect attempt: one warning per emitter per 30 s, with a count. */
-function warnRateLimited(logger: Logger, msg: string, context: object = {}): (err: unknown) => void {
-  let last = 0;
-  let suppressed = 0;
-  return (err) => {
-    const now = Date.now();
-    if (now - last < 30_000) return void suppressed++;
-    logger.warn({ err, ...context, suppressed }, msg);
-    last = now;
-    suppressed = 0;
-  };
 }

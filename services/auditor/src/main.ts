@@ -1,7 +1,7 @@
 // Composition root of the auditor: config → logger → ORM (pg pool) → Redis → service.
 import { Redis } from 'ioredis';
 import { loadSigningKey } from '@tenantgate/audit-core';
-import { createLogger, createOrm, Shutdown } from '@tenantgate/shared';
+import { createLogger, createOrm, Shutdown, warnRateLimited } from '@tenantgate/shared';
 import { loadConfig } from './config.ts';
 import { poolOf } from './db.ts';
 import { AuditorService } from './auditor.ts';
@@ -25,12 +25,7 @@ try {
     ['redis', redis],
     ['redis-worker', bullConnection],
   ] as const) {
-    let last = 0;
-    client.on('error', (err) => {
-      if (Date.now() - last < 30_000) return; // one warning per client per 30 s
-      last = Date.now();
-      logger.warn({ err, client: name }, 'redis connection error (retrying)');
-    });
+    client.on('error', warnRateLimited(logger, 'redis connection error (retrying)', { client: name }));
   }
   const auditor = shutdown.add(
     new AuditorService({

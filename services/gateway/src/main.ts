@@ -1,6 +1,6 @@
 // The gateway's composition root: config → logger → ORM → Redis → queue → server.
 import { Redis } from 'ioredis';
-import { Shutdown, createLogger, createOrm } from '@tenantgate/shared';
+import { Shutdown, createLogger, createOrm, warnRateLimited } from '@tenantgate/shared';
 import { createAuditWakeupQueue } from './queues.ts';
 import { loadConfig } from './config.ts';
 import { createGatewayApp } from './app.ts';
@@ -21,10 +21,10 @@ try {
     ['redis', redis],
     ['redis-subscriber', redisSubscriber],
   ] as const) {
-    client.on('error', (err) => logger.warn({ err, client: name }, 'redis connection error'));
+    client.on('error', warnRateLimited(logger, 'redis connection error (retrying)', { client: name }));
   }
   shutdown.defer('redis-subscriber', async () => void (await redisSubscriber.quit()));
-  const wakeupQueue = createAuditWakeupQueue(redis, config.QUEUE_PREFIX);
+  const wakeupQueue = createAuditWakeupQueue(redis, config.QUEUE_PREFIX, logger);
   shutdown.defer('audit-wakeup-queue', () => wakeupQueue.close());
 
   const gateway = await createGatewayApp({

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueueName, type Logger } from '@tenantgate/shared';
+import { QueueName, warnRateLimited, type Logger } from '@tenantgate/shared';
 
 /**
  * The auditor's wake-up queue as the gateway uses it (add only). Exported so the composition root
@@ -12,11 +12,6 @@ import { QueueName, type Logger } from '@tenantgate/shared';
  */
 export function createAuditWakeupQueue(connection: Redis, prefix: string, logger?: Logger): Queue {
   const queue = new Queue(QueueName.auditWakeup, { connection, prefix });
-  let last = 0;
-  queue.on('error', (err) => {
-    if (!logger || Date.now() - last < 30_000) return;
-    last = Date.now();
-    logger.warn({ err }, 'audit wake-up queue: redis error (retrying)');
-  });
+  queue.on('error', logger ? warnRateLimited(logger, 'audit wake-up queue: redis error (retrying)') : () => {});
   return queue;
 }

@@ -1,7 +1,7 @@
 // Composition root of pve-sync: config → logger → ORM → Redis → SyncService (queues, worker).
 import './memory.ts';
 import { Redis } from 'ioredis';
-import { Shutdown, createLogger, createOrm } from '@tenantgate/shared';
+import { Shutdown, createLogger, createOrm, warnRateLimited } from '@tenantgate/shared';
 import { loadSyncConfig } from './config.ts';
 import { pveClientFactory } from './client-factory.ts';
 import { SyncService } from './sync-service.ts';
@@ -15,12 +15,8 @@ try {
   const orm = await createOrm({ databaseUrl: config.DATABASE_URL, poolMax: config.DB_POOL_MAX, logger });
   shutdown.defer('orm', () => orm.close(true));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  let lastRedisWarning = 0;
-  redis.on('error', (err) => {
-    if (Date.now() - lastRedisWarning < 30_000) return; // ioredis errs on every reconnect attempt
-    lastRedisWarning = Date.now();
-    logger.warn({ err }, 'redis error (retrying)');
-  });
+  // ioredis errs on every reconnect attempt.
+  redis.on('error', warnRateLimited(logger, 'redis error (retrying)'));
   shutdown.defer('redis', async () => {
     await redis.quit().catch(() => redis.disconnect());
   });

@@ -3,7 +3,15 @@
 // loop that keeps the schedulers in step with pve_connection.
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueueName, SyncPollJob, jobId, parseContract, type Logger, type Orm } from '@tenantgate/shared';
+import {
+  QueueName,
+  SyncPollJob,
+  jobId,
+  parseContract,
+  warnRateLimited,
+  type Logger,
+  type Orm,
+} from '@tenantgate/shared';
 import { AuditWakeup } from './wakeup.ts';
 import type { PveClientFactory } from './client-factory.ts';
 import { ConnectionLock } from './connection-lock.ts';
@@ -165,17 +173,4 @@ export class SyncService {
     }, this.#opts.reconcileIntervalMs ?? 30_000);
     this.#reconcileTimer.unref();
   }
-}
-
-/** Redis errors repeat on every reconnect attempt: one warning per emitter per 30 s, with a count. */
-function warnRateLimited(logger: Logger, msg: string, context: object = {}): (err: unknown) => void {
-  let last = 0;
-  let suppressed = 0;
-  return (err) => {
-    const now = Date.now();
-    if (now - last < 30_000) return void suppressed++;
-    logger.warn({ err, ...context, suppressed }, msg);
-    last = now;
-    suppressed = 0;
-  };
 }
