@@ -30,7 +30,17 @@ import { AlertRepository } from './data/alerts.ts';
 import { TenantRepository } from './data/tenants.ts';
 import { createLoaders, type GatewayContext } from './graphql/context.ts';
 import { buildBaseSchema } from './graphql/schema.ts';
-import { formatError, httpErrorHandler, isExpected, requireJsonBody, toGraphQLError, withCode } from './http/errors.ts';
+import {
+  formatError,
+  httpErrorHandler,
+  isExpected,
+  requireJsonBody,
+  toGraphQLError,
+  unavailableCause,
+  unavailableHttpHead,
+  withCode,
+} from './http/errors.ts';
+import { outageReporter, serviceUnavailable, unavailableDependency } from './http/unavailable.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { invalidStringInputs } from './graphql/input-strings.ts';
 import { GatewayMetrics } from './http/metrics.ts';
@@ -149,6 +159,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
     ),
   };
   const metrics = new GatewayMetrics(options.processMetrics ?? false);
+  // Postgres or Redis briefly unavailable: one warn per outage-ish, not an error per request.
+  const reportOutage = outageReporter(logger);
   const base = buildBaseSchema();
   const schema = options.benchmarkBaseline ? base : applyShield(base);
   const armor = new ApolloArmor({
@@ -216,6 +228,13 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
           }
           return true;
         } catch (err) {
+          const dependency = unavailableDependency(err);
+          if (dependency) {
+            // 1013 "Try Again Later", not 4403: the credentials were not refused, the database was away.
+            reportOutage(dependency, err);
+            ctx.extra.socket.close(1013, 'SERVICE_UNAVAILABLE');
+            return false;
+          }
           if (!isAppError(err)) logger.error({ err }, 'graphql-ws authentication failed');
           metrics.authFailures.inc();
           return false;
@@ -273,11 +292,20 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
         },
         async didEncounterErrors({ errors, contextValue }) {
           for (const e of errors) {
-            if (isExpected(e) || isAppError(e.originalError)) continue;
-            contextValue.logger.error({ err: e.originalError ?? e, path: e.path }, 'unexpected error (masked)');
+            const dependency = unavailableCause(e);
+            if (dependency) reportOutage(dependency, e.originalError ?? e);
+            else if (isExpected(e) || isAppError(e.originalError)) continue;
+            else contextValue.logger.error({ err: e.originalError ?? e, path: e.path }, 'unexpected error (masked)');
           }
         },
-        async willSendResponse({ operation, errors, contextValue }) {
+        async willSendResponse({ operation, errors, contextValue, response }) {
+          // Postgres/Redis unavailable (formatError made it SERVICE_UNAVAILABLE): 503 + Retry-After.
+          const unavailable =
+            response.body.kind === 'single' ? unavailableHttpHead(response.body.singleResult.errors) : null;
+          if (unavailable) {
+            response.http.status = unavailable.status;
+            response.http.headers.set('retry-after', unavailable.retryAfter);
+          }
           const type = operation?.operation ?? 'unknown';
           metrics.operations.inc({ type, outcome: errors?.length ? 'error' : 'ok' });
           metrics.duration.observe({ type }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -362,6 +390,11 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
                 await denied(ctx, AppError.forbidden(), { type: 'tenant', id: auth.rejectedTenantId });
               return ctx;
             } catch (err) {
+              const dependency = unavailableDependency(err);
+              if (dependency) {
+                reportOutage(dependency, err);
+                throw toGraphQLError(serviceUnavailable(dependency, err), true);
+              }
               metrics.authFailures.inc();
               if (isAppError(err)) throw toGraphQLError(err, true);
               logger.error({ err, requestId }, 'authentication failed unexpectedly');

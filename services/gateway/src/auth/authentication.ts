@@ -5,6 +5,7 @@ import type { PortalAudit, RequestFacts } from '../data/portal-audit.ts';
 import { pgArray } from '../data/sql.ts';
 import type { MembershipGrant, Principal, RequestAuth } from './principal.ts';
 import type { Authorization } from './authorization.ts';
+import { serviceUnavailable, unavailableDependency } from '../http/unavailable.ts';
 
 export interface AuthenticationOptions {
   sessionTtlS: number;
@@ -286,11 +287,25 @@ export class Authentication {
     return { token, tokenId };
   }
 
+  /**
+   * Counts the attempt in the source IP's window. Fails closed: when Redis cannot be reached the
+   * login is refused with SERVICE_UNAVAILABLE, never let through unthrottled. The window's key
+   * and its expiry are set in one MULTI, so a Redis that goes away between the two cannot leave a
+   * counter that never expires.
+   */
   async #throttleIp(req: RequestFacts): Promise<void> {
     if (!req.srcIp) return;
     const key = `${this.options.prefix}:login-ip:${req.srcIp}`;
-    const count = await this.redis.incr(key);
-    if (count === 1) await this.redis.expire(key, this.options.ipWindowS);
+    let count: number;
+    try {
+      const replies = await this.redis.multi().set(key, 0, 'EX', this.options.ipWindowS, 'NX').incr(key).exec();
+      const [err, value] = replies?.[1] ?? [new Error('login throttle: MULTI was aborted'), null];
+      if (err) throw err;
+      count = Number(value);
+    } catch (err) {
+      if (unavailableDependency(err)) throw serviceUnavailable('redis', err);
+      throw err;
+    }
     if (count > this.options.ipLimit) {
       const em = this.orm.em.fork();
       await em.transactional(async (tx) => {

@@ -2,8 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import express from 'express';
-import { createLogger, type Logger } from '@tenantgate/shared';
-import { httpErrorHandler } from './errors.ts';
+import { GraphQLError } from 'graphql';
+import { AppError, createLogger, type Logger } from '@tenantgate/shared';
+import { formatError, httpErrorHandler, toGraphQLError, unavailableHttpHead } from './errors.ts';
 
 /** Records what the handler logs (level, fields, message) on top of a silent real logger. */
 function recordingLogger(): {
@@ -91,5 +92,68 @@ describe('httpErrorHandler', () => {
     expect(r.body).not.toMatch(/exploded|\/work\//);
     expect(log.lines.map((l) => l.level)).toEqual(['error']);
     expect(log.lines[0]!.fields.requestId).toBe(r.id);
+  });
+});
+
+describe('formatError: Postgres or Redis briefly unavailable', () => {
+  /** What graphql-js hands Apollo when a resolver threw `original`. */
+  const fromResolver = (original: Error) =>
+    new GraphQLError(original.message, { path: ['resources'], originalError: original });
+
+  it('regression: a resolver that lost the database answered INTERNAL; it is SERVICE_UNAVAILABLE, retryable', () => {
+    const dropped = new Error('driver failed', { cause: new Error('Connection terminated unexpectedly') });
+    const error = fromResolver(dropped);
+    expect(formatError(error.toJSON(), error)).toEqual({
+      message: 'The service is temporarily unavailable; retry',
+      path: ['resources'],
+      extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 },
+    });
+    const redis = fromResolver(
+      Object.assign(new Error('Reached the max retries'), { name: 'MaxRetriesPerRequestError' }),
+    );
+    expect(formatError(redis.toJSON(), redis).extensions?.code).toBe('SERVICE_UNAVAILABLE');
+  });
+
+  it('leaves other failures as they were: AppErrors keep their code, the unexpected stays INTERNAL', () => {
+    const pve = fromResolver(
+      new AppError('PVE_UNREACHABLE', 'The power action could not be sent to PVE', undefined, {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      }),
+    );
+    expect(formatError(pve.toJSON(), pve).extensions?.code).toBe('PVE_UNREACHABLE');
+    const bug = fromResolver(new TypeError('x is undefined'));
+    expect(formatError(bug.toJSON(), bug)).toEqual({
+      message: 'Internal server error',
+      path: ['resources'],
+      extensions: { code: 'INTERNAL' },
+    });
+  });
+
+  it('a typed SERVICE_UNAVAILABLE thrown before execution carries 503 and Retry-After for Apollo', () => {
+    const err = toGraphQLError(
+      new AppError('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry', { retryAfterSeconds: 5 }),
+      true,
+    );
+    const http = err.extensions.http as { status: number; headers: Map<string, string> };
+    expect(http.status).toBe(503);
+    expect([...http.headers]).toEqual([['retry-after', '5']]);
+    expect(err.extensions.retryAfterSeconds).toBe(5);
+    // other codes get no Retry-After header
+    const forbidden = toGraphQLError(AppError.forbidden(), true).extensions.http as {
+      status: number;
+      headers?: unknown;
+    };
+    expect(forbidden).toEqual({ status: 403 });
+  });
+
+  it('unavailableHttpHead turns a response with a SERVICE_UNAVAILABLE error into 503 + Retry-After', () => {
+    expect(unavailableHttpHead(undefined)).toBeNull();
+    expect(unavailableHttpHead([{ message: 'x', extensions: { code: 'FORBIDDEN' } }])).toBeNull();
+    expect(
+      unavailableHttpHead([
+        { message: 'x', extensions: { code: 'NOT_FOUND' } },
+        { message: 'y', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 } },
+      ]),
+    ).toEqual({ status: 503, retryAfter: '5' });
   });
 });

@@ -3,25 +3,68 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { isAppError, type AppError, type Logger } from '@tenantgate/shared';
 import { requestIdOf } from './request-id.ts';
+import {
+  RETRY_AFTER_SECONDS,
+  SERVICE_UNAVAILABLE_MESSAGE,
+  unavailableDependency,
+  type Dependency,
+} from './unavailable.ts';
 
-const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
+const HTTP_STATUS: Partial<Record<string, number>> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
+};
+/** Codes whose errors tell the client when to try again (`extensions.retryAfterSeconds`). */
+const RETRYABLE = new Set<string>(['RATE_LIMITED', 'SERVICE_UNAVAILABLE']);
+
+/** `extensions.retryAfterSeconds` of a retryable AppError. */
+function retryAfterOf(err: AppError): { retryAfterSeconds?: unknown } {
+  return RETRYABLE.has(err.code) && err.details ? { retryAfterSeconds: err.details.retryAfterSeconds } : {};
+}
 
 /** An AppError as a GraphQLError with its stable code (used where Apollo expects GraphQLErrors). */
 export function toGraphQLError(err: AppError, http = false): GraphQLError {
+  const status = HTTP_STATUS[err.code] ?? 400;
+  const retryAfter = retryAfterOf(err).retryAfterSeconds;
   return new GraphQLError(err.message, {
     originalError: err,
     extensions: {
       code: err.code,
-      ...(err.code === 'RATE_LIMITED' && err.details ? { retryAfterSeconds: err.details.retryAfterSeconds } : {}),
-      ...(http ? { http: { status: HTTP_STATUS[err.code] ?? 400 } } : {}),
+      ...retryAfterOf(err),
+      ...(http
+        ? {
+            http: {
+              status,
+              ...(status === 503
+                ? { headers: new Map([['retry-after', String(retryAfter ?? RETRY_AFTER_SECONDS)]]) }
+                : {}),
+            },
+          }
+        : {}),
     },
   });
 }
 
 /**
+ * The HTTP status and headers of a GraphQL response whose errors include SERVICE_UNAVAILABLE:
+ * 503 with Retry-After (Apollo's `willSendResponse` applies it), or null.
+ */
+export function unavailableHttpHead(
+  errors: readonly GraphQLFormattedError[] | undefined,
+): { status: number; retryAfter: string } | null {
+  const unavailable = errors?.find((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE');
+  if (!unavailable) return null;
+  const seconds = unavailable.extensions?.retryAfterSeconds;
+  return { status: 503, retryAfter: String(typeof seconds === 'number' ? seconds : RETRY_AFTER_SECONDS) };
+}
+
+/**
  * Apollo formatError: AppErrors keep their message and stable code; GraphQL's own errors (syntax,
- * validation, armor limits) keep theirs; anything else is masked as INTERNAL (logged elsewhere
- * with the request id).
+ * validation, armor limits) keep theirs; Postgres or Redis briefly unavailable (a restart, a
+ * refused connection) is SERVICE_UNAVAILABLE, retryable; anything else is masked as INTERNAL
+ * (logged elsewhere with the request id).
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
@@ -32,8 +75,16 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       ...(formatted.path ? { path: formatted.path } : {}),
       extensions: {
         code: original.code,
-        ...(original.code === 'RATE_LIMITED' ? { retryAfterSeconds: original.details?.retryAfterSeconds } : {}),
+        ...retryAfterOf(original),
       },
+    };
+  }
+  if (unavailableCause(error)) {
+    return {
+      message: SERVICE_UNAVAILABLE_MESSAGE,
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: RETRY_AFTER_SECONDS },
     };
   }
   if (isExpected(error)) return formatted;
@@ -42,6 +93,21 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     ...(formatted.path ? { path: formatted.path } : {}),
     extensions: { code: 'INTERNAL' },
   };
+}
+
+/**
+ * Whether `error` (a resolver's, or a GraphQLError wrapping an error thrown outside resolvers) is
+ * Postgres or Redis being briefly unavailable.
+ */
+export function unavailableCause(error: unknown): Dependency | null {
+  const original = unwrapResolverError(error);
+  const cause = original instanceof GraphQLError ? original.originalError : original;
+  if (cause === undefined) return null;
+  if (isAppError(cause))
+    return cause.code === 'SERVICE_UNAVAILABLE'
+      ? ((cause.details?.dependency as Dependency | undefined) ?? null)
+      : null;
+  return unavailableDependency(cause);
 }
 
 /** Errors produced by GraphQL/Apollo/armor themselves (no unexpected original error underneath). */

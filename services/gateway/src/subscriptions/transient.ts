@@ -26,6 +26,34 @@ export function isTransientDbError(err: unknown): boolean {
   return false;
 }
 
+/**
+ * ioredis's own failures while Redis is down or restarting: a command that waited through
+ * `maxRetriesPerRequest` reconnects, a connection that gave up, or one without an offline queue.
+ */
+const REDIS_UNAVAILABLE_MESSAGE =
+  /^(Connection is closed\.|Stream isn't writeable and enableOfflineQueue options is false|None of startup nodes is available)$/;
+/** Redis replies that say "try again" (loading its dataset, a failover or a resharding in progress). */
+const REDIS_TRANSIENT_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN) /;
+
+/**
+ * Whether `err` is Redis being briefly unavailable (down, restarting, loading), as opposed to a
+ * command that can never succeed. Socket errors (ECONNREFUSED, …) are the database's too: ask
+ * `isTransientDbError` for those. The cause chain is read (BullMQ and callers may wrap).
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const x = e as { name?: unknown; message?: unknown; cause?: unknown };
+    if (x.name === 'MaxRetriesPerRequestError') return true;
+    if (
+      typeof x.message === 'string' &&
+      (REDIS_UNAVAILABLE_MESSAGE.test(x.message) || REDIS_TRANSIENT_REPLY.test(x.message))
+    )
+      return true;
+    e = x.cause;
+  }
+  return false;
+}
+
 export interface RetryOptions {
   logger: Logger;
   /** For the log line: what was being read. */

@@ -38,6 +38,8 @@ export async function startHarness(
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   const redisSubscriber = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const wakeupQueue = new Queue(QueueName.auditWakeup, { connection: redis, prefix });
+  // main.ts logs these; tests that stop Redis (outage.int.test.ts) expect them while it reconnects.
+  for (const emitter of [redis, redisSubscriber, wakeupQueue]) emitter.on('error', () => {});
   const gateway = await createGatewayApp({
     logger,
     orm,
