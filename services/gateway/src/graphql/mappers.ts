@@ -60,6 +60,11 @@ export function toTenant(r: TenantRow): Tenant {
   };
 }
 
+/**
+ * Not audit-core's `chainRecordFromRow`: that maps the hashed form (RECORD_COLUMNS: ISO text
+ * timestamps, digests and both hashes) for verification and bundles; a compliance page reads
+ * fewer columns, as timestamptz, and keeps `seq` as text (bigint).
+ */
 export function toAuditEvent(r: AuditRow): AuditEvent {
   return {
     __typename: 'AuditEvent',
