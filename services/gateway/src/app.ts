@@ -86,6 +86,7 @@ export interface GatewayDeps {
   redis: Redis;
   /** A dedicated connection in subscriber mode. */
   redisSubscriber: Redis;
+  /** The auditor's wake-up queue on the `redis` connection (whose status says whether to try it). */
   wakeupQueue: Queue;
   options: GatewayAppOptions;
   /** How PVE clients are built for power actions (default: PveClient with the connection's pinned fingerprint). */
@@ -116,7 +117,7 @@ const SUGGESTION_MASK = '[Suggestion hidden]';
 export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
   const { logger, orm, options } = deps;
   const authz = new Authorization();
-  const audit = new PortalAudit(deps.wakeupQueue, logger);
+  const audit = new PortalAudit(deps.wakeupQueue, deps.redis, logger);
   const alerts = new AlertRepository();
   const services: GatewayServices = {
     orm,

@@ -184,7 +184,7 @@ describe('powerAction', () => {
     const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
     const queue = new Queue(QueueName.auditWakeup, { connection: redis, prefix: uniquePrefix('gwp_hook') });
     try {
-      const actions = new PowerActions(h.orm, new PortalAudit(queue, logger), key, hooked, logger);
+      const actions = new PowerActions(h.orm, new PortalAudit(queue, redis, logger), key, hooked, logger);
       const guest = {
         connection_id: connectionId,
         vmid,

@@ -5,7 +5,7 @@ import type { PortalAudit, RequestFacts } from '../data/portal-audit.ts';
 import { pgArray } from '../data/sql.ts';
 import type { MembershipGrant, Principal, RequestAuth } from './principal.ts';
 import type { Authorization } from './authorization.ts';
-import { serviceUnavailable, unavailableDependency } from '../http/unavailable.ts';
+import { redisLost, serviceUnavailable, unavailableDependency } from '../http/unavailable.ts';
 
 export interface AuthenticationOptions {
   sessionTtlS: number;
@@ -297,6 +297,9 @@ export class Authentication {
     if (!req.srcIp) return;
     const key = `${this.options.prefix}:login-ip:${req.srcIp}`;
     let count: number;
+    // Connection lost (Redis down or restarting): refuse at once instead of waiting through ioredis's
+    // reconnect retries, which take seconds once its backoff has grown.
+    if (redisLost(this.redis)) throw serviceUnavailable('redis', new Error(`redis connection is ${this.redis.status}`));
     try {
       const replies = await this.redis.multi().set(key, 0, 'EX', this.options.ipWindowS, 'NX').incr(key).exec();
       const [err, value] = replies?.[1] ?? [new Error('login throttle: MULTI was aborted'), null];

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { redisLost } from '../http/unavailable.ts';
 import {
   AuditSourceEvent,
   jobId,
   parseContract,
   type AuditSourceEventInput,
+  warnRateLimited,
   type Em,
   type Logger,
 } from '@tenantgate/shared';
@@ -31,10 +34,16 @@ export interface RequestFacts {
  * inside the caller's transaction, and wakes the auditor after commit.
  */
 export class PortalAudit {
+  readonly #warnWakeFailed: (err: unknown) => void;
+
   constructor(
     private readonly wakeupQueue: Queue,
-    private readonly logger: Logger,
-  ) {}
+    /** The queue's Redis connection: only its status is read. */
+    private readonly connection: Pick<Redis, 'status'>,
+    logger: Logger,
+  ) {
+    this.#warnWakeFailed = warnRateLimited(logger, 'audit wake-up failed; the auditor sweep will pick the events up');
+  }
 
   /** Inserts the event with `em` (use the mutation's transactional EntityManager). */
   async record(em: Em, req: RequestFacts, input: PortalEventInput): Promise<AuditSourceEvent> {
@@ -70,13 +79,16 @@ export class PortalAudit {
   /** Wakes the auditor; a lost wake-up only delays processing (the auditor sweeps the inbox). */
   async wake(requestId: string): Promise<void> {
     try {
+      // Redis away: skip at once rather than wait through ioredis's reconnect retries (up to ~6 s
+      // per command once its backoff reaches 2 s), which every mutation would otherwise pay.
+      if (redisLost(this.connection)) throw new Error(`redis connection is ${this.connection.status}`);
       await this.wakeupQueue.add(
         'wakeup',
         { reason: 'portal', connectionId: null, count: 1 },
         { jobId: jobId('portal', requestId), removeOnComplete: 1000, removeOnFail: 1000 },
       );
     } catch (err) {
-      this.logger.warn({ err, requestId }, 'audit wake-up failed; the auditor sweep will pick the event up');
+      this.#warnWakeFailed(err);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, createLogger, type Logger } from '@tenantgate/shared';
-import { outageReporter, serviceUnavailable, unavailableDependency } from './unavailable.ts';
+import { outageReporter, redisLost, serviceUnavailable, unavailableDependency } from './unavailable.ts';
 
 /** What ioredis rejects a command with after `maxRetriesPerRequest` reconnects (its class name). */
 class MaxRetriesPerRequestError extends Error {
@@ -35,6 +35,15 @@ describe('unavailableDependency', () => {
     expect(
       unavailableDependency(new Error('WRONGTYPE Operation against a key holding the wrong kind of value')),
     ).toBeNull();
+  });
+});
+
+describe('redisLost', () => {
+  it('is true only for a connection that was lost and waits to reconnect', () => {
+    const lost = (['close', 'reconnecting', 'end'] as const).map((status) => redisLost({ status }));
+    const fine = (['ready', 'connecting', 'connect', 'wait'] as const).map((status) => redisLost({ status }));
+    expect(lost).toEqual([true, true, true]);
+    expect(fine).toEqual([false, false, false, false]);
   });
 });
 

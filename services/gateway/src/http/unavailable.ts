@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { AppError, ErrorCode, isAppError, warnRateLimited, type Logger } from '@tenantgate/shared';
 import { isRedisUnavailable, isTransientDbError } from '../subscriptions/transient.ts';
 
@@ -17,6 +18,16 @@ export function unavailableDependency(err: unknown): Dependency | null {
   if (isRedisUnavailable(err)) return 'redis';
   if (isTransientDbError(err)) return 'postgres';
   return null;
+}
+
+/**
+ * Whether an ioredis connection was lost and waits to reconnect ('close', 'reconnecting', 'end'): a
+ * command would sit in its offline queue through `maxRetriesPerRequest` reconnects, seconds once
+ * the backoff has grown. A connection still opening for the first time ('connecting', 'connect')
+ * is not lost: its commands run as soon as it is ready.
+ */
+export function redisLost(connection: Pick<Redis, 'status'>): boolean {
+  return connection.status === 'close' || connection.status === 'reconnecting' || connection.status === 'end';
 }
 
 /** The typed form of an unavailable dependency: SERVICE_UNAVAILABLE, retryable after a few seconds. */

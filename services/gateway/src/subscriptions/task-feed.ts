@@ -6,6 +6,7 @@ import type { TenantScope } from '../auth/authorization.ts';
 import type { TaskRow } from '../data/tasks.ts';
 import { isTimestamp } from '../graphql/relay.ts';
 import { stringProblem } from '../graphql/input-strings.ts';
+import { redisLost } from '../http/unavailable.ts';
 import { retryTransient } from './transient.ts';
 
 export interface TaskUpdate {
@@ -41,6 +42,8 @@ export class TaskFeed {
 
   /** Tells every gateway's subscribers of the tenant to look for task changes now. */
   async notify(tenantId: string): Promise<void> {
+    // Redis away: the 5 s poll covers it; do not hold the power action through reconnect retries.
+    if (redisLost(this.publisher)) return;
     try {
       await this.publisher.publish(taskChannel(this.prefix, tenantId), '');
     } catch (err) {
