@@ -162,6 +162,13 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
   const metrics = new GatewayMetrics(options.processMetrics ?? false);
   // Postgres or Redis briefly unavailable: one warn per outage-ish, not an error per request.
   const reportOutage = outageReporter(logger);
+  /** An error formatError retypes or masks: an outage at warn (rate-limited), the unexpected at error. */
+  const logFailure = (e: GraphQLError, log: Logger, msg: string) => {
+    const dependency = unavailableCause(e);
+    if (dependency) reportOutage(dependency, e.originalError ?? e);
+    else if (!isExpected(e) && !isAppError(e.originalError))
+      log.error({ err: e.originalError ?? e, path: e.path }, msg);
+  };
   const base = buildBaseSchema();
   const schema = options.benchmarkBaseline ? base : applyShield(base);
   const armor = new ApolloArmor({
@@ -267,14 +274,12 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
           services.authn.authenticate(orm.em.fork(), ctx.extra.authorization, ctx.extra.tenantId),
         ),
       onError: (_ctx, _id, _payload, errors) => {
-        for (const e of errors)
-          if (!isExpected(e) && !isAppError(e.originalError)) logger.error({ err: e }, 'subscription error');
+        for (const e of errors) logFailure(e, logger, 'subscription error');
         return errors.map((e) => formatError(e.toJSON(), e));
       },
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!result.errors?.length) return;
-        for (const e of result.errors)
-          if (!isExpected(e) && !isAppError(e.originalError)) logger.error({ err: e }, 'subscription error');
+        for (const e of result.errors) logFailure(e, logger, 'subscription error');
         return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
       },
     },
@@ -292,12 +297,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
             throw new GraphQLError(first.message, { extensions: { ...first.extensions, http: { status: 400 } } });
         },
         async didEncounterErrors({ errors, contextValue }) {
-          for (const e of errors) {
-            const dependency = unavailableCause(e);
-            if (dependency) reportOutage(dependency, e.originalError ?? e);
-            else if (isExpected(e) || isAppError(e.originalError)) continue;
-            else contextValue.logger.error({ err: e.originalError ?? e, path: e.path }, 'unexpected error (masked)');
-          }
+          for (const e of errors) logFailure(e, contextValue.logger, 'unexpected error (masked)');
         },
         async willSendResponse({ operation, errors, contextValue, response }) {
           // Postgres/Redis unavailable (formatError made it SERVICE_UNAVAILABLE): 503 + Retry-After.
