@@ -36,7 +36,7 @@ describe('connection pool', () => {
   it('regression: transactions interrupted by a dead connection leaked their pool slots', async () => {
     for (let i = 0; i < 5; i++) {
       const attempt = orm.em.fork().transactional(async (em) => {
-        const [{ pid }] = await em.execute<Array<{ pid: number }>>('SELECT pg_backend_pid() AS pid');
+        const pid = (await em.execute<Array<{ pid: number }>>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
         await admin.em.fork().execute('SELECT pg_terminate_backend(?)', [pid]);
         await em.execute('SELECT 1');
       });
