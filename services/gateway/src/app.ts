@@ -15,7 +15,7 @@ import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { AppError, isAppError, type Logger, type Orm } from '@tenantgate/shared';
+import { AppError, isAppError, warnRateLimited, type Logger, type Orm } from '@tenantgate/shared';
 import { denied } from './graphql/denials.ts';
 import { Authentication } from './auth/authentication.ts';
 import { Authorization } from './auth/authorization.ts';
@@ -348,15 +348,27 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<GatewayApp> {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
+  // Probes run every few seconds: one warning per dependency per 30 s, and the answer names what is down.
+  const notReady = {
+    postgres: warnRateLimited(logger, 'not ready: postgres', { dependency: 'postgres' }),
+    redis: warnRateLimited(logger, 'not ready: redis', { dependency: 'redis' }),
+  };
+  const probe = async (dep: 'postgres' | 'redis', check: () => Promise<unknown>) => {
     try {
-      await orm.em.fork().execute('SELECT 1');
-      await deps.redis.ping();
-      res.json({ status: 'ready' });
+      await check();
+      return 'up';
     } catch (err) {
-      logger.warn({ err }, 'not ready');
-      res.status(503).json({ status: 'unavailable' });
+      notReady[dep](err);
+      return 'down';
     }
+  };
+  app.get('/readyz', async (_req, res) => {
+    const [postgres, redis] = await Promise.all([
+      probe('postgres', () => orm.em.fork().execute('SELECT 1')),
+      probe('redis', () => deps.redis.ping()),
+    ]);
+    const ready = postgres === 'up' && redis === 'up';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', postgres, redis });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

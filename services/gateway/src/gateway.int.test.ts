@@ -470,7 +470,7 @@ describe('limits and hygiene', () => {
   it('serves /healthz, /readyz and /metrics', async () => {
     const base = h.url.replace('/graphql', '');
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready' });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready', postgres: 'up', redis: 'up' });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/gateway_graphql_operations_total\{type="query",outcome="ok"\} \d+/);
   });

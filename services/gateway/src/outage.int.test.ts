@@ -45,6 +45,10 @@ async function probe(path: '/healthz' | '/readyz'): Promise<number> {
   return (await fetch(h.url.replace('/graphql', path))).status;
 }
 
+async function readiness(): Promise<unknown> {
+  return (await fetch(h.url.replace('/graphql', '/readyz'))).json();
+}
+
 function expectUnavailable(answer: Answer): void {
   expect(answer.status, JSON.stringify(answer.body)).toBe(503);
   expect(answer.retryAfter).toBe('5');
@@ -150,6 +154,7 @@ describe('PostgreSQL going away', () => {
       // again: the gateway keeps answering the same way, it did not wedge
       expectUnavailable(await post(RESOURCES, {}, alice));
       expect(await probe('/readyz')).toBe(503);
+      expect(await readiness()).toEqual({ status: 'unavailable', postgres: 'down', redis: 'up' });
       expect(await probe('/healthz')).toBe(200);
     } finally {
       await startPostgres();
@@ -258,6 +263,7 @@ describe('Redis going away', () => {
       // a wrong password is refused the same way: the throttle comes before any password check
       expectUnavailable(await post(LOGIN, { u: 'bob', p: 'wrong' }, { 'x-request-id': randomUUID() }));
       expect(await probe('/readyz')).toBe(503);
+      expect(await readiness()).toEqual({ status: 'unavailable', postgres: 'up', redis: 'down' });
       expect(await probe('/healthz')).toBe(200);
       // A read that does not need Redis still answers.
       expect((await post(RESOURCES, {}, alice)).status).toBe(200);
