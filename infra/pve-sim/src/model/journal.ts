@@ -1,5 +1,6 @@
 // A node's systemd journal as PVE's mini-journalreader and `journalctl -o short` render it
 // (formats.md §5). Cursors look like systemd's: s=<seqnum id>;i=<seqnum>;b=<boot id>;m=<monotonic>;t=<realtime>;x=<hash>.
+import { TZDate, tzOffset } from '@date-fns/tz';
 import { createHash } from 'node:crypto';
 
 export interface JournalEntry {
@@ -17,57 +18,16 @@ export const JOURNAL_MAX_ENTRIES = 50_000;
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Wall-clock fields of an instant in an IANA time zone. */
-export function zonedFields(
-  ms: number,
-  timeZone: string,
-): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  const parts: Record<string, number> = {};
-  for (const p of f.formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return {
-    year: parts.year!,
-    month: parts.month! - 1,
-    day: parts.day!,
-    hour: parts.hour!,
-    minute: parts.minute!,
-    second: parts.second!,
-  };
-}
-
 /** Seconds the zone is ahead of UTC at `ms` (PVE's `localtime - time`). */
 export function zoneOffsetSeconds(ms: number, timeZone: string): number {
-  const z = zonedFields(ms, timeZone);
-  return Math.round(
-    (Date.UTC(z.year, z.month, z.day, z.hour, z.minute, z.second) - Math.floor(ms / 1000) * 1000) / 1000,
-  );
+  return tzOffset(timeZone, new Date(ms)) * 60;
 }
 
 /** `journalctl -o short` time: the node's LOCAL wall time, without year or zone (formats.md §5). */
 function shortTime(usec: number, timeZone: string): string {
-  const ms = Math.floor(usec / 1000);
+  const z = new TZDate(Math.floor(usec / 1000), timeZone);
   const p = (n: number): string => String(n).padStart(2, '0');
-  if (timeZone === 'UTC') {
-    const d = new Date(ms);
-    return `${MONTHS[d.getUTCMonth()]} ${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
-  }
-  const z = zonedFields(ms, timeZone);
-  return `${MONTHS[z.month]} ${p(z.day)} ${p(z.hour)}:${p(z.minute)}:${p(z.second)}`;
+  return `${MONTHS[z.getMonth()]} ${p(z.getDate())} ${p(z.getHours())}:${p(z.getMinutes())}:${p(z.getSeconds())}`;
 }
 
 export class Journal {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cursorFields, journalTime, normaliseIp, parseAuthLine } from './journal-lines.ts';
+import { cursorFields, journalTime, normaliseIp, parseAuthLine, zonedToUtc } from './journal-lines.ts';
 
 const observed = new Date('2025-11-23T15:00:00Z');
 
@@ -67,5 +67,13 @@ describe('journal times', () => {
     expect(journalTime('Jan', 5, 23, 30, 0, new Date('2026-01-06T12:00:00Z'), 'America/New_York')!.toISOString()).toBe(
       '2026-01-06T04:30:00.000Z',
     );
+  });
+
+  it('reads a wall time of the DST fold as its earlier instant, and one in the gap as after the change', () => {
+    // Europe/Berlin: 2026-10-25 02:30 happens twice (CEST, then CET); 2026-03-29 02:30 never happens.
+    expect(zonedToUtc(2026, 9, 25, 2, 30, 0, 'Europe/Berlin')).toBe(Date.parse('2026-10-25T00:30:00Z'));
+    expect(zonedToUtc(2026, 9, 25, 3, 30, 0, 'Europe/Berlin')).toBe(Date.parse('2026-10-25T02:30:00Z'));
+    expect(zonedToUtc(2026, 2, 29, 2, 30, 0, 'Europe/Berlin')).toBe(Date.parse('2026-03-29T01:30:00Z'));
+    expect(zonedToUtc(2026, 9, 25, 2, 30, 0, 'UTC')).toBe(Date.parse('2026-10-25T02:30:00Z'));
   });
 });

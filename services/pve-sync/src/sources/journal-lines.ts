@@ -1,4 +1,5 @@
 // Authentication lines of a node journal (`journalctl -o short` layout, formats.md §3 and §5).
+import { TZDate } from '@date-fns/tz';
 
 export type AuthLine =
   | {
@@ -51,37 +52,7 @@ const OPENID_FAILED = /^openid authentication failure; rhost=(\S*) msg=(.*)$/;
 const REJECTED = /^authentication failure: (.*)$/;
 const SUCCEEDED = /^<[^>]*> successful (openid )?auth for user '([^']+)'$/;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Wall-clock fields of an instant in an IANA zone (month 0-based). Throws RangeError for an unknown zone. */
-function wallClock(ms: number, timeZone: string): number[] {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(new Date(ms))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  return [p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!];
-}
-
-/** Milliseconds the zone is ahead of UTC at `ms`. */
-function zoneOffsetMs(ms: number, timeZone: string): number {
-  if (timeZone === 'UTC') return 0;
-  const [y, mo, d, h, mi, s] = wallClock(ms, timeZone) as [number, number, number, number, number, number];
-  return Date.UTC(y, mo, d, h, mi, s) - Math.floor(ms / 1000) * 1000;
-}
-
-/** The instant a local wall time names in `timeZone` (in a DST fold, the earlier one). */
+/** The instant a local wall time names in `timeZone` (in a DST fold, the earlier of the two). */
 export function zonedToUtc(
   y: number,
   mo: number,
@@ -91,11 +62,10 @@ export function zonedToUtc(
   s: number,
   timeZone: string,
 ): number {
-  const asUtc = Date.UTC(y, mo, d, h, mi, s);
-  const first = asUtc - zoneOffsetMs(asUtc, timeZone);
-  const second = asUtc - zoneOffsetMs(first, timeZone);
-  const earlier = Math.min(first, second);
-  return asUtc - zoneOffsetMs(earlier, timeZone) === earlier ? earlier : Math.max(first, second);
+  const t = new TZDate(y, mo, d, h, mi, s, timeZone).getTime();
+  // @date-fns/tz picks the later instant of a fold; an hour before names the same wall time there.
+  const before = new TZDate(t - 3_600_000, timeZone);
+  return before.getDate() === d && before.getHours() === h && before.getMinutes() === mi ? t - 3_600_000 : t;
 }
 
 /**
@@ -114,7 +84,7 @@ export function journalTime(
 ): Date | null {
   const mon = MONTHS[month];
   if (mon === undefined) return null;
-  const year = wallClock(observed.getTime(), timeZone)[0]!;
+  const year = new TZDate(observed.getTime(), timeZone).getFullYear();
   const t = zonedToUtc(year, mon, day, h, m, s, timeZone);
   // More than a day in the future: the line is from last year (December line read in January).
   return new Date(t - observed.getTime() > 86_400_000 ? zonedToUtc(year - 1, mon, day, h, m, s, timeZone) : t);
