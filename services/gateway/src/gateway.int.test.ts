@@ -335,15 +335,7 @@ describe('alertStream over graphql-ws', () => {
   it('regression: a live notification that was lost (Redis reconnect) is read from Postgres, in order', async () => {
     const headers = await loginHeaders(h, 'alice', s.password, s.tenantA);
     const client = h.wsClient({ authorization: headers.authorization, tenantId: s.tenantA });
-    const insert = async (state: string) =>
-      (
-        await h
-          .em()
-          .execute<Array<{ id: string }>>(
-            `INSERT INTO alert_event (alert_id, tenant_id, from_state, to_state) VALUES (?, ?, 'firing', ?) RETURNING id::text AS id`,
-            [s.alertA, s.tenantA, state],
-          )
-      )[0]!.id;
+    const insert = (state: string) => insertAlertEvent(h.em(), s.alertA, s.tenantA, state);
     const head = (
       await h.em().execute<Array<{ id: string }>>(`SELECT COALESCE(max(id), 0)::text AS id FROM alert_event`)
     )[0]!.id;

@@ -3,7 +3,7 @@ import type { GatewayContext } from './context.ts';
 import { notFound } from './denials.ts';
 import { actorOf } from './mutations.ts';
 import { keyOf } from './resolvers.ts';
-import { toGlobalId } from './relay.ts';
+import { toAlertRule } from './mappers.ts';
 import type { AuditLogFilter } from './types.ts';
 import { serializeBundle } from '@tenantgate/audit-core';
 import type { AlertRuleRow } from '../data/alerts.ts';
@@ -124,20 +124,6 @@ export const ComplianceQueries = {
   },
 };
 
-function toRule(r: AlertRuleRow) {
-  return {
-    id: toGlobalId('AlertRule', r.id),
-    code: r.code,
-    kind: r.kind,
-    name: r.name,
-    severity: r.severity,
-    enabled: r.enabled,
-    builtin: r.tenant_id === null,
-    params: r.params,
-    scope: r.scope,
-  };
-}
-
 interface RuleInput {
   code: string;
   kind: string;
@@ -198,7 +184,7 @@ export const AlertRuleMutations = {
       return r!;
     });
     await ctx.services.audit.wake(ctx.requestId);
-    return toRule(row);
+    return toAlertRule(row);
   },
 
   async updateAlertRule(_: unknown, args: { id: string; input: RulePatch }, ctx: GatewayContext) {
@@ -236,7 +222,7 @@ export const AlertRuleMutations = {
       : null;
     if (!row) throw await notFound(ctx, 'AlertRule', args.id);
     await ctx.services.audit.wake(ctx.requestId);
-    return toRule(row);
+    return toAlertRule(row);
   },
 
   async deleteAlertRule(_: unknown, args: { id: string }, ctx: GatewayContext): Promise<boolean> {

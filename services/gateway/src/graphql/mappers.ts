@@ -2,7 +2,7 @@ import type { GuestRow } from '../data/resources.ts';
 import type { TaskRow } from '../data/tasks.ts';
 import type { TenantRow, ConnectionRow } from '../data/tenants.ts';
 import type { AuditRow } from '../data/audit-log.ts';
-import type { AlertRow } from '../data/alerts.ts';
+import type { AlertRow, AlertRuleRow } from '../data/alerts.ts';
 import { toGlobalId } from './relay.ts';
 import type { Alert, AuditEvent, Connection, Resource, Task, Tenant } from './types.ts';
 
@@ -132,5 +132,19 @@ export function toConnection(r: ConnectionRow, provider: boolean): Connection {
     health,
     lastSuccessAt: r.last_success_at ? new Date(r.last_success_at) : null,
     lastErrorCode: r.last_error_code,
+  };
+}
+
+export function toAlertRule(r: AlertRuleRow) {
+  return {
+    id: toGlobalId('AlertRule', r.id),
+    code: r.code,
+    kind: r.kind,
+    name: r.name,
+    severity: r.severity,
+    enabled: r.enabled,
+    builtin: r.tenant_id === null,
+    params: r.params,
+    scope: r.scope,
   };
 }

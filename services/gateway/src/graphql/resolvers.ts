@@ -1,7 +1,7 @@
 import { AppError, isAppError } from '@tenantgate/shared';
 import type { GatewayContext } from './context.ts';
 import { notFound } from './denials.ts';
-import { toAlert, toAuditEvent, toConnection, toResource, toTask, toTenant } from './mappers.ts';
+import { toAlert, toAlertRule, toAuditEvent, toConnection, toResource, toTask, toTenant } from './mappers.ts';
 import { fromGlobalId, pageSize, toGlobalId } from './relay.ts';
 import type {
   Alert,
@@ -214,17 +214,7 @@ export const Query = {
   async alertRules(_: unknown, __: unknown, ctx: GatewayContext) {
     const scope = ctx.services.authz.tenantScope(ctx.auth, 'alert.read');
     const rows = await ctx.services.alerts.rules(ctx.em, scope.tenantId);
-    return rows.map((r) => ({
-      id: toGlobalId('AlertRule', r.id),
-      code: r.code,
-      kind: r.kind,
-      name: r.name,
-      severity: r.severity,
-      enabled: r.enabled,
-      builtin: r.tenant_id === null,
-      params: r.params,
-      scope: r.scope,
-    }));
+    return rows.map(toAlertRule);
   },
 };
 
