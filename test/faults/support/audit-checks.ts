@@ -115,39 +115,29 @@ export async function auditTrailProblems(
   if (misplaced.length > 0) problems.push(`task events in the wrong chain ${show(misplaced)}`);
 
   // 2. Failed logins (unique user names) and created tokens: exactly one inbox row and one record each.
-  const users = activity.authFailures.map((a) => a.user);
-  const failureCounts = await countBy(
-    db,
+  /** Keys of `keys` that are not exactly once in the inbox and once in the trail. */
+  const notExactlyOnce = async (keys: string[], inboxSql: string, recordSql: string) => {
+    const inbox = await countBy(db, inboxSql, keys);
+    const records = await countBy(db, recordSql, keys);
+    return keys
+      .filter((k) => inbox.get(k) !== 1 || records.get(k) !== 1)
+      .map((k) => `${k}: inbox ${inbox.get(k) ?? 0}, records ${records.get(k) ?? 0}`);
+  };
+  const badFailures = await notExactlyOnce(
+    activity.authFailures.map((a) => a.user),
     `SELECT event->'actor'->>'id' AS k, count(*)::int AS n FROM audit_inbox
       WHERE event->>'action' = 'auth.login_failed' AND event->'actor'->>'id' = ANY($1::text[]) GROUP BY 1`,
-    users,
-  );
-  const failureRecords = await countBy(
-    db,
     `SELECT actor_id AS k, count(*)::int AS n FROM audit_record
       WHERE action = 'auth.login_failed' AND actor_id = ANY($1::text[]) GROUP BY 1`,
-    users,
   );
-  const badFailures = users
-    .filter((u) => failureCounts.get(u) !== 1 || failureRecords.get(u) !== 1)
-    .map((u) => `${u}: inbox ${failureCounts.get(u) ?? 0}, records ${failureRecords.get(u) ?? 0}`);
   if (badFailures.length > 0) problems.push(`failed logins not exactly once ${show(badFailures)}`);
-  const tokenIds = activity.tokens.map((t) => t.tokenId);
-  const tokenInbox = await countBy(
-    db,
+  const badTokens = await notExactlyOnce(
+    activity.tokens.map((t) => t.tokenId),
     `SELECT event->'target'->>'id' AS k, count(*)::int AS n FROM audit_inbox
       WHERE event->>'action' = 'token.created' AND event->'target'->>'id' = ANY($1::text[]) GROUP BY 1`,
-    tokenIds,
-  );
-  const tokenRecords = await countBy(
-    db,
     `SELECT target_id AS k, count(*)::int AS n FROM audit_record
       WHERE action = 'token.created' AND target_id = ANY($1::text[]) GROUP BY 1`,
-    tokenIds,
   );
-  const badTokens = tokenIds
-    .filter((t) => tokenInbox.get(t) !== 1 || tokenRecords.get(t) !== 1)
-    .map((t) => `${t}: inbox ${tokenInbox.get(t) ?? 0}, records ${tokenRecords.get(t) ?? 0}`);
   if (badTokens.length > 0) problems.push(`created tokens not exactly once ${show(badTokens)}`);
 
   // 3. The whole trail: no unprocessed inbox rows, no processed row without a record, no duplicate
